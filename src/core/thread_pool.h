@@ -1,0 +1,44 @@
+// A small fixed pool of worker threads for data-parallel loops.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace gemma4 {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int num_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int num_threads() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Runs fn(begin, end) over [0, count) split into one contiguous range per thread (the caller's
+  // thread takes the first one). Returns when every range is done. Not reentrant.
+  void parallel_for(int64_t count, const std::function<void(int64_t begin, int64_t end)>& fn);
+
+  // The process-wide pool; its size is set by set_global_threads (default: hardware threads).
+  static ThreadPool& global();
+  static void set_global_threads(int num_threads);
+
+ private:
+  void worker_loop(int index);
+
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable work_ready_;
+  std::condition_variable work_done_;
+  const std::function<void(int64_t, int64_t)>* job_ = nullptr;
+  int64_t job_count_ = 0;
+  uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace gemma4

@@ -1,0 +1,347 @@
+// config.json readers and writer: Hugging Face (gemma4 / gemma4_text) and KerasHub (Gemma4Backbone).
+// The name mapping follows KerasHub's convert_gemma4.py; see docs/config.md.
+#include <gemma4/config.h>
+#include <gemma4/error.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace gemma4 {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+json parse_json(const std::string& text, const std::string& where) {
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    throw Error(where + ": not valid JSON (" + e.what() + ")");
+  }
+}
+
+std::string read_text_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot read '" + path.string() + "'");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// Typed getters that name the key and the file when the value has the wrong type.
+template <typename T>
+T get_as(const json& object, const char* key, const std::string& where) {
+  try {
+    return object.at(key).get<T>();
+  } catch (const json::exception&) {
+    throw Error(where + ": key '" + key + "' has value " + object.at(key).dump() + ", which is not of the expected type");
+  }
+}
+
+template <typename T>
+void read_value(const json& object, const char* key, T& field, const std::string& where) {
+  if (object.contains(key) && !object.at(key).is_null()) field = get_as<T>(object, key, where);
+}
+
+template <typename T>
+void read_optional(const json& object, const char* key, std::optional<T>& field, const std::string& where) {
+  if (!object.contains(key)) return;
+  if (object.at(key).is_null()) {
+    field.reset();
+  } else {
+    field = get_as<T>(object, key, where);
+  }
+}
+
+std::vector<LayerType> parse_layer_types(const json& value, const std::string& where) {
+  if (!value.is_array()) throw Error(where + ": layer_types must be a list");
+  std::vector<LayerType> types;
+  for (const auto& entry : value) {
+    const std::string name = entry.is_string() ? entry.get<std::string>() : entry.dump();
+    if (name == "full_attention") {
+      types.push_back(LayerType::kFull);
+    } else if (name == "sliding_attention") {
+      types.push_back(LayerType::kSliding);
+    } else {
+      throw Error(where + ": layer_types entry '" + name + "' is neither 'full_attention' nor 'sliding_attention'");
+    }
+  }
+  return types;
+}
+
+void read_keras_fields(const json& c, Gemma4Config& config, const std::string& where) {
+  read_value(c, "vocabulary_size", config.vocabulary_size, where);
+  read_optional(c, "image_size", config.image_size, where);
+  read_value(c, "num_layers", config.num_layers, where);
+  read_value(c, "num_query_heads", config.num_query_heads, where);
+  read_value(c, "num_key_value_heads", config.num_key_value_heads, where);
+  read_value(c, "hidden_dim", config.hidden_dim, where);
+  read_value(c, "intermediate_dim", config.intermediate_dim, where);
+  read_value(c, "head_dim", config.head_dim, where);
+  read_value(c, "query_head_dim_normalize", config.query_head_dim_normalize, where);
+  read_optional(c, "attention_logit_soft_cap", config.attention_logit_soft_cap, where);
+  read_optional(c, "final_logit_soft_cap", config.final_logit_soft_cap, where);
+  read_value(c, "use_sliding_window_attention", config.use_sliding_window_attention, where);
+  read_value(c, "sliding_window_size", config.sliding_window_size, where);
+  read_value(c, "sliding_window_pattern", config.sliding_window_pattern, where);
+  read_optional(c, "global_head_dim", config.global_head_dim, where);
+  read_value(c, "local_rope_scaling_factor", config.local_rope_scaling_factor, where);
+  read_value(c, "global_rope_scaling_factor", config.global_rope_scaling_factor, where);
+  read_optional(c, "num_audio_tokens_per_clip", config.num_audio_tokens_per_clip, where);
+  read_value(c, "layer_norm_epsilon", config.layer_norm_epsilon, where);
+  read_value(c, "use_bidirectional_attention", config.use_bidirectional_attention, where);
+  read_value(c, "use_vision_bidirectional_attention", config.use_vision_bidirectional_attention, where);
+  read_value(c, "dropout", config.dropout, where);
+  read_value(c, "is_embedding_model", config.is_embedding_model, where);
+  read_optional(c, "pooling_intermediate_dim", config.pooling_intermediate_dim, where);
+  read_optional(c, "embedding_dim", config.embedding_dim, where);
+  read_value(c, "num_kv_shared_layers", config.num_kv_shared_layers, where);
+  read_optional(c, "num_global_key_value_heads", config.num_global_key_value_heads, where);
+  read_value(c, "hidden_size_per_layer_input", config.hidden_size_per_layer_input, where);
+  read_optional(c, "vocab_size_per_layer_input", config.vocab_size_per_layer_input, where);
+  read_optional(c, "global_rope_wavelength", config.global_rope_wavelength, where);
+  read_optional(c, "local_rope_wavelength", config.local_rope_wavelength, where);
+  read_value(c, "global_rope_partial_rotary_factor", config.global_rope_partial_rotary_factor, where);
+  read_value(c, "use_double_wide_mlp", config.use_double_wide_mlp, where);
+  read_value(c, "enable_moe_block", config.enable_moe_block, where);
+  read_optional(c, "num_experts", config.num_experts, where);
+  read_optional(c, "expert_intermediate_dim", config.expert_intermediate_dim, where);
+  read_value(c, "num_experts_per_token", config.num_experts_per_token, where);
+  if (c.contains("layer_types") && !c["layer_types"].is_null()) {
+    config.layer_types = parse_layer_types(c["layer_types"], where);
+  }
+  if (c.contains("dtype")) {
+    const json& dtype = c["dtype"];
+    if (dtype.is_string()) {
+      config.dtype = dtype.get<std::string>();
+    } else if (dtype.is_object() && dtype.contains("config") && dtype["config"].contains("name")) {
+      config.dtype = dtype["config"]["name"].get<std::string>();  // a serialized DTypePolicy
+    }
+    if (config.dtype.rfind("mixed_", 0) == 0) config.dtype.clear();
+  }
+}
+
+}  // namespace
+
+Gemma4Config config_from_keras_json(const std::string& json_text, const std::string& where) {
+  const json root = parse_json(json_text, where);
+  json c = root;
+  if (root.contains("config") && root["config"].is_object()) {
+    const std::string class_name = root.value("class_name", "");
+    if (!class_name.empty() && class_name != "Gemma4Backbone") {
+      throw Error(where + ": class_name is '" + class_name + "', expected 'Gemma4Backbone'");
+    }
+    c = root["config"];
+  }
+  for (const char* key : {"vocabulary_size", "num_layers", "num_query_heads", "num_key_value_heads", "hidden_dim",
+                          "intermediate_dim", "head_dim"}) {
+    if (!c.contains(key)) throw Error(where + ": required Gemma4Backbone argument '" + key + "' is missing");
+  }
+  Gemma4Config config;
+  read_keras_fields(c, config, where);
+  config.validate();
+  return config;
+}
+
+Gemma4Config config_from_hf_json(const std::string& json_text, const std::string& where) {
+  const json root = parse_json(json_text, where);
+  const std::string model_type = root.value("model_type", "");
+  json t;
+  if (model_type == "gemma4") {
+    t = root.value("text_config", json::object());
+  } else if (model_type == "gemma4_text") {
+    t = root;
+  } else {
+    throw Error(where + ": model_type is '" + model_type + "', expected 'gemma4' or 'gemma4_text'");
+  }
+  // Hugging Face Gemma4TextConfig defaults for keys the file leaves out.
+  Gemma4Config config;
+  config.vocabulary_size = 262144;
+  config.hidden_dim = 2304;
+  config.intermediate_dim = 9216;
+  config.num_layers = 30;
+  config.num_query_heads = 8;
+  config.num_key_value_heads = 4;
+  config.head_dim = 256;
+  config.global_head_dim = 512;
+  config.hidden_size_per_layer_input = 256;
+  config.vocab_size_per_layer_input = 262144;
+  config.global_rope_partial_rotary_factor = 0.25;
+
+  read_value(t, "vocab_size", config.vocabulary_size, where);
+  read_value(t, "hidden_size", config.hidden_dim, where);
+  read_value(t, "intermediate_size", config.intermediate_dim, where);
+  read_value(t, "num_hidden_layers", config.num_layers, where);
+  read_value(t, "num_attention_heads", config.num_query_heads, where);
+  read_value(t, "num_key_value_heads", config.num_key_value_heads, where);
+  read_value(t, "head_dim", config.head_dim, where);
+  read_optional(t, "global_head_dim", config.global_head_dim, where);
+  read_value(t, "rms_norm_eps", config.layer_norm_epsilon, where);
+  read_value(t, "sliding_window", config.sliding_window_size, where);
+  read_optional(t, "final_logit_softcapping", config.final_logit_soft_cap, where);
+  read_optional(t, "attn_logit_softcapping", config.attention_logit_soft_cap, where);
+  read_value(t, "num_kv_shared_layers", config.num_kv_shared_layers, where);
+  if (t.contains("hidden_size_per_layer_input") && t["hidden_size_per_layer_input"].is_null()) {
+    config.hidden_size_per_layer_input = 0;
+  }
+  read_value(t, "hidden_size_per_layer_input", config.hidden_size_per_layer_input, where);
+  read_optional(t, "vocab_size_per_layer_input", config.vocab_size_per_layer_input, where);
+  read_value(t, "use_double_wide_mlp", config.use_double_wide_mlp, where);
+  read_value(t, "enable_moe_block", config.enable_moe_block, where);
+  read_optional(t, "num_experts", config.num_experts, where);
+  read_optional(t, "moe_intermediate_size", config.expert_intermediate_dim, where);
+  if (t.contains("top_k_experts") && !t["top_k_experts"].is_null()) {
+    config.num_experts_per_token = get_as<int64_t>(t, "top_k_experts", where);
+  }
+  read_value(t, "max_position_embeddings", config.max_position_embeddings, where);
+  read_value(t, "pad_token_id", config.pad_token_id, where);
+  read_value(t, "bos_token_id", config.bos_token_id, where);
+  for (const json* holder : std::initializer_list<const json*>{&t, &root}) {
+    if (holder->contains("eos_token_id") && !(*holder)["eos_token_id"].is_null()) {
+      const json& eos = (*holder)["eos_token_id"];
+      config.eos_token_ids = eos.is_array() ? eos.get<std::vector<int64_t>>() : std::vector<int64_t>{eos.get<int64_t>()};
+    }
+  }
+
+  // K=V is a separate flag in Hugging Face; KerasHub switches it on by setting num_global_key_value_heads.
+  const bool k_eq_v = t.value("attention_k_eq_v", false);
+  if (k_eq_v) {
+    int64_t heads = config.num_key_value_heads;
+    if (t.contains("num_global_key_value_heads") && !t["num_global_key_value_heads"].is_null()) {
+      heads = get_as<int64_t>(t, "num_global_key_value_heads", where);
+    }
+    config.num_global_key_value_heads = heads;
+  }
+
+  if (t.contains("layer_types") && !t["layer_types"].is_null()) {
+    config.layer_types = parse_layer_types(t["layer_types"], where);
+  } else {
+    // Hugging Face's rule: every 6th layer is global, and the last layer always is.
+    config.layer_types.clear();
+    for (int64_t layer = 0; layer < config.num_layers; ++layer) {
+      const bool full = (layer + 1) % 6 == 0 || layer == config.num_layers - 1;
+      config.layer_types.push_back(full ? LayerType::kFull : LayerType::kSliding);
+    }
+  }
+
+  if (t.contains("rope_parameters") && t["rope_parameters"].is_object()) {
+    const json& rope = t["rope_parameters"];
+    if (rope.contains("sliding_attention")) {
+      const json& local = rope["sliding_attention"];
+      read_optional(local, "rope_theta", config.local_rope_wavelength, where);
+      read_value(local, "factor", config.local_rope_scaling_factor, where);
+    }
+    if (rope.contains("full_attention")) {
+      const json& global = rope["full_attention"];
+      read_optional(global, "rope_theta", config.global_rope_wavelength, where);
+      read_value(global, "factor", config.global_rope_scaling_factor, where);
+      config.global_rope_partial_rotary_factor = 1.0;
+      read_value(global, "partial_rotary_factor", config.global_rope_partial_rotary_factor, where);
+    }
+  } else {
+    config.local_rope_wavelength = 1e4;
+    config.global_rope_wavelength = 1e6;
+  }
+
+  if (t.contains("use_bidirectional_attention") && t["use_bidirectional_attention"].is_string()) {
+    const std::string mode = t["use_bidirectional_attention"].get<std::string>();
+    if (mode == "vision") {
+      config.use_vision_bidirectional_attention = true;
+    } else if (mode == "all") {
+      config.use_bidirectional_attention = true;  // KerasHub meaning: no causal mask and no window
+    } else {
+      throw Error(where + ": use_bidirectional_attention '" + mode + "' is not one of null, 'vision', 'all'");
+    }
+  }
+  // Settings a Hugging Face config cannot express, as written by this project and the test fixtures.
+  for (const json* holder : std::initializer_list<const json*>{&root, &t}) {
+    if (holder->contains("keras_hub_extensions")) read_keras_fields((*holder)["keras_hub_extensions"], config, where);
+  }
+  config.validate();
+  return config;
+}
+
+Gemma4Config config_from_file(const std::string& path) {
+  const std::string text = read_text_file(path);
+  const json root = parse_json(text, path);
+  if (root.contains("model_type")) return config_from_hf_json(text, path);
+  if (root.contains("class_name") || root.contains("vocabulary_size")) return config_from_keras_json(text, path);
+  throw Error(path + ": neither a Hugging Face config (no model_type) nor a KerasHub config (no class_name)");
+}
+
+Gemma4Config config_from_folder(const std::string& folder) {
+  const fs::path dir(folder);
+  const fs::path path = dir / "config.json";
+  if (!fs::exists(path)) throw Error("no config.json in '" + folder + "'");
+  Gemma4Config config = config_from_file(path.string());
+  // Sentence-transformers pooling head (EmbeddingGemma layout) makes the model an embedding model.
+  if (fs::exists(dir / "2_Dense" / "config.json") && fs::exists(dir / "3_Dense" / "config.json")) {
+    const json dense1 = parse_json(read_text_file(dir / "2_Dense" / "config.json"), (dir / "2_Dense/config.json").string());
+    const json dense2 = parse_json(read_text_file(dir / "3_Dense" / "config.json"), (dir / "3_Dense/config.json").string());
+    config.is_embedding_model = true;
+    config.pooling_intermediate_dim = dense1.value("out_features", int64_t{0});
+    config.embedding_dim = dense2.value("out_features", int64_t{0});
+    config.validate();
+  }
+  return config;
+}
+
+std::string config_to_hf_json(const Gemma4Config& c) {
+  json t;
+  t["model_type"] = "gemma4_text";
+  t["architectures"] = {"Gemma4ForCausalLM"};
+  t["vocab_size"] = c.vocabulary_size;
+  t["hidden_size"] = c.hidden_dim;
+  t["intermediate_size"] = c.intermediate_dim;
+  t["num_hidden_layers"] = c.num_layers;
+  t["num_attention_heads"] = c.num_query_heads;
+  t["num_key_value_heads"] = c.num_key_value_heads;
+  t["head_dim"] = c.head_dim;
+  t["global_head_dim"] = c.global_head_dim.value_or(c.head_dim);
+  t["attention_k_eq_v"] = c.num_global_key_value_heads.has_value();
+  t["num_global_key_value_heads"] = c.num_global_key_value_heads ? json(*c.num_global_key_value_heads) : json(nullptr);
+  t["hidden_activation"] = "gelu_pytorch_tanh";
+  t["rms_norm_eps"] = c.layer_norm_epsilon;
+  t["sliding_window"] = c.sliding_window_size;
+  json types = json::array();
+  for (int64_t layer = 0; layer < c.num_layers; ++layer) types.push_back(layer_type_name(c.layer_type(layer)));
+  t["layer_types"] = types;
+  json local = {{"rope_type", "default"}, {"rope_theta", c.local_rope_wavelength.value_or(1e4)}};
+  json global = {{"rope_type", "proportional"},
+                 {"partial_rotary_factor", c.global_rope_partial_rotary_factor},
+                 {"rope_theta", c.global_rope_wavelength.value_or(1e6)}};
+  if (c.local_rope_scaling_factor != 1.0) local["factor"] = c.local_rope_scaling_factor;
+  if (c.global_rope_scaling_factor != 1.0) global["factor"] = c.global_rope_scaling_factor;
+  t["rope_parameters"] = {{"sliding_attention", local}, {"full_attention", global}};
+  t["final_logit_softcapping"] = c.final_logit_soft_cap ? json(*c.final_logit_soft_cap) : json(nullptr);
+  t["use_bidirectional_attention"] = c.use_vision_bidirectional_attention ? json("vision") : json(nullptr);
+  t["hidden_size_per_layer_input"] = c.hidden_size_per_layer_input;
+  t["vocab_size_per_layer_input"] = c.ple_vocab_size();
+  t["num_kv_shared_layers"] = c.num_kv_shared_layers;
+  t["use_double_wide_mlp"] = c.use_double_wide_mlp;
+  t["enable_moe_block"] = c.enable_moe_block;
+  t["num_experts"] = c.num_experts ? json(*c.num_experts) : json(nullptr);
+  t["top_k_experts"] = c.enable_moe_block ? json(c.num_experts_per_token) : json(nullptr);
+  t["moe_intermediate_size"] = c.expert_intermediate_dim ? json(*c.expert_intermediate_dim) : json(nullptr);
+  t["max_position_embeddings"] = c.max_position_embeddings;
+  t["tie_word_embeddings"] = true;
+  t["pad_token_id"] = c.pad_token_id;
+  t["bos_token_id"] = c.bos_token_id;
+  t["eos_token_id"] = c.eos_token_ids.size() == 1 ? json(c.eos_token_ids[0]) : json(c.eos_token_ids);
+  // Gemma4Backbone settings with no Hugging Face field.
+  json extensions;
+  extensions["use_bidirectional_attention"] = c.use_bidirectional_attention;
+  extensions["use_sliding_window_attention"] = c.use_sliding_window_attention;
+  extensions["is_embedding_model"] = c.is_embedding_model;
+  extensions["pooling_intermediate_dim"] = c.pooling_intermediate_dim ? json(*c.pooling_intermediate_dim) : json(nullptr);
+  extensions["embedding_dim"] = c.embedding_dim ? json(*c.embedding_dim) : json(nullptr);
+  extensions["attention_logit_soft_cap"] = c.attention_logit_soft_cap ? json(*c.attention_logit_soft_cap) : json(nullptr);
+  extensions["local_rope_scaling_factor"] = c.local_rope_scaling_factor;
+  extensions["global_rope_scaling_factor"] = c.global_rope_scaling_factor;
+  t["keras_hub_extensions"] = extensions;
+  return t.dump(2) + "\n";
+}
+
+}  // namespace gemma4

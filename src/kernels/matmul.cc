@@ -1,0 +1,59 @@
+#include "kernels/matmul.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "core/thread_pool.h"
+
+namespace gemma4::kernels {
+namespace {
+
+// Dot product with eight independent partial sums so the compiler can vectorise it.
+float dot_f32(const float* a, const float* b, int64_t n) {
+  float partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int lane = 0; lane < 8; ++lane) partial[lane] += a[i + lane] * b[i + lane];
+  }
+  float sum = 0.0f;
+  for (; i < n; ++i) sum += a[i] * b[i];
+  for (int lane = 0; lane < 8; ++lane) sum += partial[lane];
+  return sum;
+}
+
+}  // namespace
+
+void matmul(const float* x, int64_t n, const TensorView& w, float* y, ThreadPool* pool) {
+  const int64_t out_features = w.rows();
+  const int64_t in_features = w.cols();
+  if (pool == nullptr) pool = &ThreadPool::global();
+  pool->parallel_for(out_features, [&](int64_t begin, int64_t end) {
+    std::vector<float> row(w.dtype == DType::F32 ? 0 : static_cast<size_t>(in_features));
+    for (int64_t o = begin; o < end; ++o) {
+      const float* weights;
+      if (w.dtype == DType::F32) {
+        weights = w.f32() + o * in_features;
+      } else {
+        dequantize_row(w, o, row.data());
+        weights = row.data();
+      }
+      for (int64_t t = 0; t < n; ++t) y[t * out_features + o] = dot_f32(x + t * in_features, weights, in_features);
+    }
+  });
+}
+
+void matmul_reference(const float* x, int64_t n, const TensorView& w, float* y) {
+  const int64_t out_features = w.rows();
+  const int64_t in_features = w.cols();
+  std::vector<float> row(static_cast<size_t>(in_features));
+  for (int64_t o = 0; o < out_features; ++o) {
+    dequantize_row(w, o, row.data());
+    for (int64_t t = 0; t < n; ++t) {
+      double sum = 0.0;
+      for (int64_t i = 0; i < in_features; ++i) sum += static_cast<double>(x[t * in_features + i]) * row[i];
+      y[t * out_features + o] = static_cast<float>(sum);
+    }
+  }
+}
+
+}  // namespace gemma4::kernels

@@ -1,0 +1,51 @@
+#include "model/kv_cache.h"
+
+#include <gemma4/error.h>
+
+#include <algorithm>
+
+namespace gemma4 {
+
+KvCache::KvCache(const Gemma4Config& config, int64_t max_context, int64_t max_chunk)
+    : valid_(static_cast<size_t>(max_context), 0), max_context_(max_context), max_chunk_(max_chunk) {
+  if (max_context <= 0 || max_chunk <= 0) throw Error("KV cache needs a positive context length and chunk size");
+  layers_.resize(static_cast<size_t>(config.num_layers));
+  for (int64_t layer = 0; layer < config.num_layers; ++layer) {
+    if (config.is_kv_shared(layer)) continue;
+    auto& store = layers_[layer];
+    store.capacity = config.is_windowed(layer)
+                         ? std::min(max_context, config.sliding_window_size - 1 + max_chunk)
+                         : max_context;
+    store.row = config.layer_kv_heads(layer) * config.layer_head_dim(layer);
+    store.keys.assign(static_cast<size_t>(store.capacity * store.row), 0.0f);
+    store.values.assign(static_cast<size_t>(store.capacity * store.row), 0.0f);
+  }
+}
+
+const float* KvCache::key(int64_t layer, int64_t index) const {
+  const auto& store = layers_[layer];
+  return store.keys.data() + (index % store.capacity) * store.row;
+}
+
+const float* KvCache::value(int64_t layer, int64_t index) const {
+  const auto& store = layers_[layer];
+  return store.values.data() + (index % store.capacity) * store.row;
+}
+
+int64_t KvCache::oldest_kept(int64_t layer, int64_t end) const {
+  return std::max<int64_t>(0, end - layers_[layer].capacity);
+}
+
+void KvCache::truncate(int64_t length) {
+  if (length < 0 || length > length_) throw Error("cannot truncate a KV cache of " + std::to_string(length_) +
+                                                  " positions to " + std::to_string(length));
+  length_ = length;
+}
+
+size_t KvCache::bytes() const {
+  size_t total = 0;
+  for (const auto& store : layers_) total += (store.keys.size() + store.values.size()) * sizeof(float);
+  return total;
+}
+
+}  // namespace gemma4

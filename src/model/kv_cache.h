@@ -1,0 +1,60 @@
+// Keys and values of one sequence, per layer that computes them (KV-shared layers read their donor's).
+// Sliding-window layers keep a ring of window-1+max_chunk positions, so their memory does not grow
+// with the context; global layers keep every position up to max_context.
+#pragma once
+
+#include <gemma4/config.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace gemma4 {
+
+class KvCache {
+ public:
+  KvCache(const Gemma4Config& config, int64_t max_context, int64_t max_chunk);
+
+  int64_t length() const { return length_; }
+  int64_t max_context() const { return max_context_; }
+  int64_t max_chunk() const { return max_chunk_; }
+  // Positions layer `layer` keeps (0 for KV-shared layers, which store nothing).
+  int64_t capacity(int64_t layer) const { return layers_[layer].capacity; }
+
+  // Key/value rows [kv_heads * head_dim] of absolute position `index` in `layer`'s storage.
+  float* key(int64_t layer, int64_t index) { return slot(layer, index, layers_[layer].keys); }
+  float* value(int64_t layer, int64_t index) { return slot(layer, index, layers_[layer].values); }
+  const float* key(int64_t layer, int64_t index) const;
+  const float* value(int64_t layer, int64_t index) const;
+  // Oldest absolute position still held by `layer` once `end` positions are written.
+  int64_t oldest_kept(int64_t layer, int64_t end) const;
+
+  // Whether position `index` is a real token (padding positions are never attended to).
+  bool valid(int64_t index) const { return valid_[static_cast<size_t>(index)] != 0; }
+  void set_valid(int64_t index, bool is_valid) { valid_[static_cast<size_t>(index)] = is_valid ? 1 : 0; }
+
+  // Marks `count` more positions as written (after every layer has stored them).
+  void advance(int64_t count) { length_ += count; }
+  // Forgets everything after the first `length` positions (e.g. to reuse a shared prompt prefix).
+  void truncate(int64_t length);
+  // Bytes held for keys and values.
+  size_t bytes() const;
+
+ private:
+  struct LayerStore {
+    int64_t capacity = 0;
+    int64_t row = 0;  // floats per position
+    std::vector<float> keys, values;
+  };
+  float* slot(int64_t layer, int64_t index, std::vector<float>& data) {
+    const auto& store = layers_[layer];
+    return data.data() + (index % store.capacity) * store.row;
+  }
+
+  std::vector<LayerStore> layers_;
+  std::vector<uint8_t> valid_;
+  int64_t length_ = 0;
+  int64_t max_context_;
+  int64_t max_chunk_;
+};
+
+}  // namespace gemma4

@@ -1,0 +1,63 @@
+// The Gemma 4 text decoder: embeddings (+ per-layer embeddings), decoder layers, final norm,
+// logits, and the embedding-model pooling head. Reads top to bottom in text_model.cc.
+#pragma once
+
+#include <gemma4/config.h>
+
+#include <functional>
+#include <vector>
+
+#include "model/kv_cache.h"
+#include "model/weights.h"
+
+namespace gemma4 {
+
+// One chunk of consecutive tokens of one sequence, appended after what the cache already holds.
+struct ChunkInput {
+  const int32_t* token_ids = nullptr;
+  const int32_t* position_ids = nullptr;  // RoPE positions; null = cache index
+  const uint8_t* valid = nullptr;         // 0 marks padding (never attended to); null = all valid
+  int64_t length = 0;
+  // Optional replacement rows of the scaled embeddings (vision/audio soft tokens): [length, hidden],
+  // used where `embedding_override_mask` is non-zero.
+  const float* embedding_overrides = nullptr;
+  const uint8_t* embedding_override_mask = nullptr;
+};
+
+class TextModel {
+ public:
+  TextModel(Gemma4Config config, ModelWeights weights);
+
+  const Gemma4Config& config() const { return config_; }
+  const ModelWeights& weights() const { return weights_; }
+
+  // Runs every layer over the chunk, storing its keys and values in `cache`, and writes the
+  // final-normed hidden states [length, hidden] to `sequence_output`. `on_layer_output(l, h)` (optional)
+  // sees the residual stream entering layer 0 (l = -1) and leaving each layer.
+  void forward_chunk(const ChunkInput& input, KvCache& cache, float* sequence_output,
+                     const std::function<void(int64_t layer, const float* hidden)>& on_layer_output = {}) const;
+
+  // logits [rows, vocab] = hidden [rows, hidden] . lm_head^T, soft-capped when the config says so.
+  void logits(const float* hidden, int64_t rows, float* out) const;
+
+  // Embedding models: masked mean over valid rows, two dense projections, L2 normalisation.
+  std::vector<float> pool(const float* sequence_output, const uint8_t* valid, int64_t length) const;
+
+  // The scale applied to looked-up token embeddings: sqrt(hidden) rounded to the embedding's type.
+  float embedding_scale() const { return embedding_scale_; }
+
+ private:
+  void embed(const ChunkInput& input, float* hidden) const;
+  void per_layer_inputs(const ChunkInput& input, const float* hidden, float* ple) const;
+  void attention(int64_t layer, const ChunkInput& input, int64_t start, const float* normed, KvCache& cache,
+                 float* out) const;
+  void feed_forward(int64_t layer, const float* residual, int64_t rows, float* out) const;
+  void mixture_of_experts(int64_t layer, const float* residual, int64_t rows, float* out) const;
+  void apply_per_layer_input(int64_t layer, const float* ple, int64_t rows, float* hidden) const;
+
+  Gemma4Config config_;
+  ModelWeights weights_;
+  float embedding_scale_;
+};
+
+}  // namespace gemma4
