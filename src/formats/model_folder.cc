@@ -22,13 +22,27 @@ void write_text(const fs::path& path, const std::string& text) {
 
 }  // namespace
 
-LoadedModel load_model_folder(const std::string& path) {
+LoadedModel load_model(const std::string& path) {
   if (!fs::exists(path)) throw Error("model path '" + path + "' does not exist");
-  if (!fs::is_directory(path)) throw Error("model path '" + path + "' is not a folder");
+  if (fs::is_regular_file(path)) {
+    if (is_gguf_file(path)) return load_gguf_model(path);
+    throw Error("model path '" + path + "' is a file but not a GGUF file; give a model folder or a .gguf file");
+  }
+  if (is_keras_preset_folder(path)) return load_keras_preset(path);
+  return load_hf_folder(path);
+}
+
+LoadedModel load_hf_folder(const std::string& folder) {
   LoadedModel loaded;
-  loaded.config = config_from_folder(path);
-  loaded.weights = std::make_shared<WeightSource>(read_safetensors_folder(path));
+  loaded.config = config_from_folder(folder);
+  loaded.weights = std::make_shared<WeightSource>(read_safetensors_folder(folder));
   loaded.format = "huggingface";
+  for (const char* name : {"tokenizer.json", "tokenizer.model"}) {
+    if (fs::exists(fs::path(folder) / name)) {
+      loaded.tokenizer = (fs::path(folder) / name).string();
+      break;
+    }
+  }
   return loaded;
 }
 

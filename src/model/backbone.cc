@@ -14,7 +14,7 @@ Backbone::Backbone(std::unique_ptr<TextModel> model) : model_(std::move(model)) 
 Backbone::~Backbone() = default;
 
 std::unique_ptr<Backbone> Backbone::from_folder(const std::string& folder) {
-  LoadedModel loaded = load_model_folder(folder);
+  LoadedModel loaded = load_model(folder);
   ModelWeights weights = bind_weights(loaded.config, loaded.weights);
   return std::make_unique<Backbone>(std::make_unique<TextModel>(loaded.config, std::move(weights)));
 }
