@@ -1,9 +1,21 @@
 #include "core/thread_pool.h"
 
+#include <chrono>
 #include <memory>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define GEMMA4_CPU_RELAX() _mm_pause()
+#else
+#define GEMMA4_CPU_RELAX() std::this_thread::yield()
+#endif
 
 namespace gemma4 {
 namespace {
+
+// How long an idle worker keeps spinning before it sleeps: long enough to bridge the gaps between
+// the parallel loops of one token, short enough not to burn a core between requests.
+constexpr auto kSpinTime = std::chrono::milliseconds(2);
 
 std::unique_ptr<ThreadPool>& global_pool_slot() {
   static std::unique_ptr<ThreadPool> pool;
@@ -20,10 +32,17 @@ ThreadPool::ThreadPool(int num_threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
+    stopping_.store(true);
   }
   work_ready_.notify_all();
   for (auto& worker : workers_) worker.join();
+}
+
+void ThreadPool::split(int64_t count, int threads, int index, int64_t* begin, int64_t* end) {
+  const int64_t base = count / threads;
+  const int64_t extra = count % threads;
+  *begin = index * base + (index < extra ? index : extra);
+  *end = *begin + base + (index < extra ? 1 : 0);
 }
 
 void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, int64_t)>& fn) {
@@ -33,44 +52,56 @@ void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, i
     fn(0, count);
     return;
   }
-  {
+  job_ = &fn;
+  job_count_ = count;
+  pending_.store(threads - 1, std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_seq_cst);  // publishes job_ and job_count_
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
     std::lock_guard<std::mutex> lock(mutex_);
-    job_ = &fn;
-    job_count_ = count;
-    pending_ = threads - 1;
-    ++generation_;
+    work_ready_.notify_all();
   }
-  work_ready_.notify_all();
-  const int64_t end = count / threads + (count % threads > 0 ? 1 : 0);
-  fn(0, end);
-  std::unique_lock<std::mutex> lock(mutex_);
-  work_done_.wait(lock, [this] { return pending_ == 0; });
+  int64_t begin, end;
+  split(count, threads, 0, &begin, &end);
+  if (begin < end) fn(begin, end);
+  // Spin briefly, then yield: with more runnable threads than cores a pure spin would hold the core
+  // the last worker needs.
+  for (int polls = 0; pending_.load(std::memory_order_acquire) != 0; ++polls) {
+    if (polls < 4096) {
+      GEMMA4_CPU_RELAX();
+    } else {
+      std::this_thread::yield();
+    }
+  }
   job_ = nullptr;
 }
 
 void ThreadPool::worker_loop(int index) {
   uint64_t seen = 0;
   for (;;) {
-    const std::function<void(int64_t, int64_t)>* job;
-    int64_t count;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      work_ready_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
-      job = job_;
-      count = job_count_;
+    // Spin for new work, then sleep until notified.
+    const auto spin_until = std::chrono::steady_clock::now() + kSpinTime;
+    int polls = 0;
+    while (generation_.load(std::memory_order_acquire) == seen && !stopping_.load(std::memory_order_relaxed)) {
+      if (++polls < 4096) {
+        GEMMA4_CPU_RELAX();
+      } else {
+        std::this_thread::yield();
+      }
+      if (polls % 256 == 0 && std::chrono::steady_clock::now() > spin_until) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        sleepers_.fetch_add(1, std::memory_order_seq_cst);
+        work_ready_.wait(lock, [&] { return stopping_.load() || generation_.load() != seen; });
+        sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+        break;
+      }
     }
-    const int64_t threads = num_threads();
-    const int64_t base = count / threads;
-    const int64_t extra = count % threads;
-    const int64_t begin = index * base + (index < extra ? index : extra);
-    const int64_t end = begin + base + (index < extra ? 1 : 0);
+    if (stopping_.load()) return;
+    seen = generation_.load(std::memory_order_acquire);
+    const auto* job = job_;
+    int64_t begin, end;
+    split(job_count_, num_threads(), index, &begin, &end);
     if (begin < end) (*job)(begin, end);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (--pending_ == 0) work_done_.notify_one();
-    }
+    pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 
@@ -84,6 +115,7 @@ ThreadPool& ThreadPool::global() {
 }
 
 void ThreadPool::set_global_threads(int num_threads) {
+  global_pool_slot().reset();
   global_pool_slot() = std::make_unique<ThreadPool>(num_threads);
 }
 

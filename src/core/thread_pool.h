@@ -1,6 +1,11 @@
 // A small fixed pool of worker threads for data-parallel loops.
+//
+// A model step issues hundreds of short parallel loops per token, so waking workers through a
+// condition variable each time (tens of microseconds) would cost more than some loops themselves.
+// Workers therefore spin on an atomic job counter for a while after each job and only then sleep.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -23,6 +28,9 @@ class ThreadPool {
   // thread takes the first one). Returns when every range is done. Not reentrant.
   void parallel_for(int64_t count, const std::function<void(int64_t begin, int64_t end)>& fn);
 
+  // The range thread `index` of `threads` gets in parallel_for.
+  static void split(int64_t count, int threads, int index, int64_t* begin, int64_t* end);
+
   // The process-wide pool; its size is set by set_global_threads (default: hardware threads).
   static ThreadPool& global();
   static void set_global_threads(int num_threads);
@@ -33,12 +41,12 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable work_ready_;
-  std::condition_variable work_done_;
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
   int64_t job_count_ = 0;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stopping_ = false;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace gemma4

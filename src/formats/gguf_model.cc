@@ -1,12 +1,212 @@
-// GGUF files as llama.cpp's converter writes them for Gemma 4.
+// GGUF files as llama.cpp's converter writes them for Gemma 4: reading into a LoadedModel with canonical
+// tensor names, and writing one. Key and tensor names: /work/shared/spec/gguf_gemma4.md.
+#include "formats/gguf_model.h"
+
 #include <gemma4/error.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string_view>
+#include <unordered_set>
 
-#include "formats/model_folder.h"
+#include "formats/gguf.h"
+#include "formats/gguf_writer.h"
+#include "formats/quantize.h"
+#include "kernels/matmul.h"
+#include "model/tensor_names.h"
 
 namespace gemma4 {
+namespace {
+
+using json = nlohmann::json;
+const std::string kArch = "gemma4";
+std::string key(const std::string& suffix) { return kArch + "." + suffix; }
+
+// llama.cpp token types (llama_token_type).
+enum TokenType : int32_t { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
+
+// A per-layer u32 key that may also be stored as an [L] integer array.
+std::vector<int64_t> per_layer_ints(const gguf::GgufFile& file, const std::string& name, int64_t layers) {
+  const gguf::Value* v = file.find(name);
+  if (v == nullptr) throw Error("GGUF file '" + file.path() + "': required metadata '" + name + "' is missing");
+  if (v->is_array()) {
+    if (!gguf::is_integer_type(v->elem_type) || static_cast<int64_t>(v->ints.size()) != layers) {
+      throw Error("GGUF file '" + file.path() + "': metadata '" + name + "' is an array of " +
+                  std::to_string(v->array_size()) + " " + gguf::value_type_name(v->elem_type) +
+                  " but block_count is " + std::to_string(layers) + " (expected one integer per layer)");
+    }
+    return v->ints;
+  }
+  return std::vector<int64_t>(static_cast<size_t>(layers), file.get_int(name));
+}
+
+Gemma4Config config_from_gguf(const gguf::GgufFile& f) {
+  const std::string& p = f.path();
+  auto fail = [&](const std::string& message) { return Error("GGUF file '" + p + "': " + message); };
+  const std::string arch = f.get_string("general.architecture");
+  if (arch != kArch) throw fail("general.architecture is '" + arch + "', expected 'gemma4'");
+
+  Gemma4Config c;
+  c.num_layers = f.get_int(key("block_count"));
+  if (c.num_layers <= 0 || c.num_layers > 100000) throw fail("block_count is " + std::to_string(c.num_layers));
+  c.hidden_dim = f.get_int(key("embedding_length"));
+  c.num_query_heads = f.get_int(key("attention.head_count"));
+  c.global_head_dim = f.get_int(key("attention.key_length"));
+  c.head_dim = f.get_int_opt(key("attention.key_length_swa")).value_or(*c.global_head_dim);
+  for (const auto& [k_name, v_name] : {std::pair{"attention.key_length", "attention.value_length"},
+                                       std::pair{"attention.key_length_swa", "attention.value_length_swa"}}) {
+    const auto kl = f.get_int_opt(key(k_name)), vl = f.get_int_opt(key(v_name));
+    if (kl && vl && *kl != *vl) {
+      throw fail(std::string(k_name) + " (" + std::to_string(*kl) + ") differs from " + v_name + " (" +
+                 std::to_string(*vl) + "); Gemma 4 needs equal key and value head sizes");
+    }
+  }
+  c.layer_norm_epsilon = f.get_float(key("attention.layer_norm_rms_epsilon"));
+  c.sliding_window_size = f.get_int_opt(key("attention.sliding_window")).value_or(c.sliding_window_size);
+  c.max_position_embeddings = f.get_int_opt(key("context_length")).value_or(c.max_position_embeddings);
+
+  // Layer types: a bool per layer (true = sliding), or llama.cpp's integer period form.
+  const gguf::Value* pattern = f.find(key("attention.sliding_window_pattern"));
+  if (pattern == nullptr) throw fail("required metadata 'gemma4.attention.sliding_window_pattern' is missing");
+  if (pattern->is_array()) {
+    if (!gguf::is_integer_type(pattern->elem_type) || static_cast<int64_t>(pattern->ints.size()) != c.num_layers) {
+      throw fail("gemma4.attention.sliding_window_pattern has " + std::to_string(pattern->array_size()) +
+                 " entries of type " + gguf::value_type_name(pattern->elem_type) + ", expected " +
+                 std::to_string(c.num_layers) + " bools");
+    }
+    for (int64_t sliding : pattern->ints) c.layer_types.push_back(sliding ? LayerType::kSliding : LayerType::kFull);
+  } else {
+    const int64_t period = f.get_int(key("attention.sliding_window_pattern"));
+    if (period <= 0) throw fail("gemma4.attention.sliding_window_pattern is " + std::to_string(period));
+    for (int64_t l = 0; l < c.num_layers; ++l) {
+      c.layer_types.push_back(l % period < period - 1 ? LayerType::kSliding : LayerType::kFull);
+    }
+  }
+  c.num_kv_shared_layers = f.get_int_opt(key("attention.shared_kv_layers")).value_or(0);
+
+  // Rotary: whole head on both layer kinds; partial rotation of full layers is encoded in rope_freqs.
+  c.global_rope_wavelength = f.get_float_opt(key("rope.freq_base")).value_or(1e6);
+  c.local_rope_wavelength = f.get_float_opt(key("rope.freq_base_swa")).value_or(1e4);
+  if (auto dims = f.get_int_opt(key("rope.dimension_count")); dims && *dims != *c.global_head_dim) {
+    throw fail("rope.dimension_count is " + std::to_string(*dims) + " but key_length is " +
+               std::to_string(*c.global_head_dim) + "; only whole-head rotation (with rope_freqs) is supported");
+  }
+  if (auto dims = f.get_int_opt(key("rope.dimension_count_swa")); dims && *dims != c.head_dim) {
+    throw fail("rope.dimension_count_swa is " + std::to_string(*dims) + " but key_length_swa is " +
+               std::to_string(c.head_dim) + "; partial rotation on sliding layers is not supported");
+  }
+  c.global_rope_partial_rotary_factor = 1.0;
+  if (const gguf::TensorInfo* freqs = f.find_tensor("rope_freqs.weight")) {
+    const int64_t half = *c.global_head_dim / 2;
+    if (freqs->dtype != DType::F32 || freqs->ne.size() != 1 || freqs->ne[0] != half) {
+      throw fail("tensor 'rope_freqs.weight' is " + std::string(dtype_name(freqs->dtype)) + " " +
+                 shape_to_string(freqs->shape()) + ", expected F32 [" + std::to_string(half) + "]");
+    }
+    const float* values = f.view(*freqs).f32();
+    int64_t rotated = 0;
+    while (rotated < half && values[rotated] == 1.0f) ++rotated;
+    for (int64_t i = rotated; i < half; ++i) {
+      if (!(values[i] >= 1e20f)) {
+        throw fail("tensor 'rope_freqs.weight' entry " + std::to_string(i) + " is " + std::to_string(values[i]) +
+                   "; only 1.0 (rotated) then ~1e30 (unrotated) is supported");
+      }
+    }
+    if (rotated == 0) throw fail("tensor 'rope_freqs.weight' rotates no dimension pair");
+    c.global_rope_partial_rotary_factor = 2.0 * static_cast<double>(rotated) / static_cast<double>(*c.global_head_dim);
+    for (int64_t l = 0; l < c.num_layers; ++l) {
+      if (c.layer_types[l] == LayerType::kFull && c.rope_pairs(l) != rotated) {  // guard floor() rounding
+        c.global_rope_partial_rotary_factor = (2.0 * static_cast<double>(rotated) + 0.5) / static_cast<double>(*c.global_head_dim);
+        break;
+      }
+    }
+  }
+  if (auto cap = f.get_float_opt(key("final_logit_softcapping")); cap && *cap > 0) c.final_logit_soft_cap = *cap;
+
+  // Vocabulary and PLE sizes come from the tensors themselves.
+  const gguf::TensorInfo* embed = f.find_tensor("token_embd.weight");
+  if (embed == nullptr) throw fail("tensor 'token_embd.weight' (embed_tokens.weight) is missing");
+  if (embed->ne.size() != 2) throw fail("tensor 'token_embd.weight' has shape " + shape_to_string(embed->shape()) + ", expected 2-D");
+  c.vocabulary_size = embed->ne[1];
+  c.hidden_size_per_layer_input = f.get_int_opt(key("embedding_length_per_layer_input")).value_or(0);
+  if (c.hidden_size_per_layer_input > 0) {
+    if (const gguf::TensorInfo* ple = f.find_tensor("per_layer_token_embd.weight"); ple && ple->ne.size() == 2) {
+      c.vocab_size_per_layer_input = ple->ne[1];
+    }
+  }
+
+  // Heads per layer: K=V on full layers shows as a missing attn_v on non-shared full layers.
+  const std::vector<int64_t> kv_heads = per_layer_ints(f, key("attention.head_count_kv"), c.num_layers);
+  const std::vector<int64_t> ffn = per_layer_ints(f, key("feed_forward_length"), c.num_layers);
+  const int64_t first_shared = c.num_layers - c.num_kv_shared_layers;
+  bool k_eq_v = false;
+  for (int64_t l = 0; l < first_shared; ++l) {
+    if (c.layer_types[l] == LayerType::kFull &&
+        f.find_tensor("blk." + std::to_string(l) + ".attn_v.weight") == nullptr &&
+        f.find_tensor("blk." + std::to_string(l) + ".attn_k.weight") != nullptr) {
+      k_eq_v = true;
+    }
+  }
+  int64_t sliding_kv = -1, full_kv = -1;
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    int64_t& slot = c.layer_types[l] == LayerType::kSliding ? sliding_kv : full_kv;
+    if (slot >= 0 && slot != kv_heads[l]) {
+      throw fail("gemma4.attention.head_count_kv differs between layers of the same attention type (layer " +
+                 std::to_string(l) + " has " + std::to_string(kv_heads[l]) + ", an earlier one " + std::to_string(slot) + ")");
+    }
+    slot = kv_heads[l];
+  }
+  c.num_key_value_heads = sliding_kv >= 0 ? sliding_kv : full_kv;
+  if (k_eq_v) {
+    c.num_global_key_value_heads = full_kv;
+  } else if (full_kv >= 0 && sliding_kv >= 0 && full_kv != sliding_kv) {
+    throw fail("full-attention layers have " + std::to_string(full_kv) + " KV heads and sliding layers " +
+               std::to_string(sliding_kv) + ", but full layers carry attn_v (not K=V); not representable");
+  }
+  c.intermediate_dim = ffn[0];
+  for (int64_t l = first_shared; l < c.num_layers; ++l) {
+    if (ffn[l] == 2 * c.intermediate_dim) c.use_double_wide_mlp = true;
+  }
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    if (ffn[l] != c.ffn_width(l)) {
+      throw fail("gemma4.feed_forward_length of layer " + std::to_string(l) + " is " + std::to_string(ffn[l]) +
+                 ", expected " + std::to_string(c.ffn_width(l)) +
+                 " (Gemma 4 allows only intermediate_size, doubled on KV-shared layers)");
+    }
+  }
+
+  if (auto experts = f.get_int_opt(key("expert_count")); experts && *experts > 0) {
+    c.enable_moe_block = true;
+    c.num_experts = *experts;
+    c.num_experts_per_token = f.get_int(key("expert_used_count"));
+    c.expert_intermediate_dim = per_layer_ints(f, key("expert_feed_forward_length"), c.num_layers)[0];
+  }
+
+  c.bos_token_id = f.get_int_opt("tokenizer.ggml.bos_token_id").value_or(c.bos_token_id);
+  if (auto eos = f.get_int_opt("tokenizer.ggml.eos_token_id")) c.eos_token_ids = {*eos};
+  c.pad_token_id = f.get_int_opt("tokenizer.ggml.padding_token_id").value_or(c.pad_token_id);
+  try {
+    c.validate();
+  } catch (const Error& e) {
+    throw fail(std::string("metadata gives an invalid config: ") + e.what());
+  }
+  return c;
+}
+
+// "blk.{l}.x" patterns of tensors KV-shared layers may carry although nothing reads them.
+bool unused_on_shared_layer(const std::string& pattern) {
+  return pattern == "blk.{l}.attn_k.weight" || pattern == "blk.{l}.attn_v.weight" ||
+         pattern == "blk.{l}.attn_k_norm.weight";
+}
+
+}  // namespace
 
 bool is_gguf_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -16,7 +216,421 @@ bool is_gguf_file(const std::string& path) {
 }
 
 LoadedModel load_gguf_model(const std::string& path) {
-  throw Error("GGUF files are not supported yet: " + path);
+  auto file = gguf::GgufFile::open(path);
+  LoadedModel loaded;
+  loaded.config = config_from_gguf(*file);
+  const Gemma4Config& config = loaded.config;
+  auto source = std::make_shared<WeightSource>();
+  source->description = "GGUF file '" + path + "'";
+  source->keep_alive(file);
+
+  std::map<std::string, bool> used;  // GGUF tensor name -> bound
+  for (const auto& t : file->tensors()) used[t.name] = false;
+  for (const auto& expected : expected_text_tensors(config)) {
+    if (expected.gguf_name.empty()) {
+      throw Error("GGUF file '" + path + "': tensor '" + expected.name + "' has no GGUF name (embedding models "
+                  "cannot be stored as GGUF)");
+    }
+    const gguf::TensorInfo* info = file->find_tensor(expected.gguf_name);
+    if (info == nullptr) {
+      throw Error("GGUF file '" + path + "': missing tensor '" + expected.gguf_name + "' (" + expected.name +
+                  ", expected shape " + shape_to_string(expected.shape) + ")");
+    }
+    if (info->shape() != expected.shape) {
+      throw Error("GGUF file '" + path + "': tensor '" + expected.gguf_name + "' (" + expected.name + ") has shape " +
+                  shape_to_string(info->shape()) + " but the metadata implies " + shape_to_string(expected.shape));
+    }
+    source->add(expected.name, file->view(*info), path);
+    used[info->name] = true;
+  }
+  if (const gguf::TensorInfo* head = file->find_tensor("output.weight")) {  // untied output matrix
+    source->add("lm_head.weight", file->view(*head), path);
+    used[head->name] = true;
+  }
+  used["rope_freqs.weight"] = true;  // read into the config above
+  for (const auto& [name, bound] : used) {
+    if (bound) continue;
+    bool tolerated = false;
+    for (int64_t l = config.first_kv_shared_layer(); l < config.num_layers && !tolerated; ++l) {
+      for (const char* pattern : {"blk.{l}.attn_k.weight", "blk.{l}.attn_v.weight", "blk.{l}.attn_k_norm.weight"}) {
+        if (unused_on_shared_layer(pattern) && name == expand_tensor_name(pattern, l)) tolerated = true;
+      }
+    }
+    if (!tolerated) {
+      throw Error("GGUF file '" + path + "': unexpected tensor '" + name +
+                  "' (not part of a Gemma 4 text model with this metadata)");
+    }
+  }
+  loaded.weights = std::move(source);
+  loaded.format = "gguf";
+  loaded.tokenizer_json = tokenizer_json_from_gguf(*file);
+  return loaded;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Tokenizer: GGUF keys <-> Hugging Face tokenizer.json.
+
+namespace {
+
+// Appends `text` as a JSON string literal (UTF-8 passes through; quotes, backslashes and controls escaped).
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  for (const char ch : text) {
+    const auto byte = static_cast<unsigned char>(ch);
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (byte < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", byte);
+      out += buf;
+    } else {
+      out += ch;
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+// Written as text directly (not through nlohmann::json): a real vocabulary has 262k tokens and 500k merges,
+// and this runs on every GGUF load.
+std::string tokenizer_json_from_gguf(const gguf::GgufFile& file) {
+  const auto model = file.get_string_opt("tokenizer.ggml.model");
+  if (!model || *model != "gemma4") return "";
+  const gguf::Value* tokens = file.find("tokenizer.ggml.tokens");
+  if (tokens == nullptr || !tokens->is_array() || tokens->elem_type != gguf::ValueType::kString) {
+    throw Error("GGUF file '" + file.path() + "': tokenizer.ggml.tokens is missing or not a string array");
+  }
+  const gguf::Value* types = file.find("tokenizer.ggml.token_type");
+  const gguf::Value* merges = file.find("tokenizer.ggml.merges");
+  std::string added = "[", vocab = "{", merge_list = "[";
+  std::unordered_set<std::string_view> seen;
+  std::string unk;
+  for (size_t id = 0; id < tokens->strings.size(); ++id) {
+    const std::string& piece = tokens->strings[id];
+    if (seen.insert(piece).second) {
+      if (vocab.size() > 1) vocab += ',';
+      append_json_string(vocab, piece);
+      vocab += ':' + std::to_string(id);
+    }
+    int64_t type = kNormal;
+    if (types && types->is_array() && id < types->ints.size()) type = types->ints[id];
+    if (type == kControl || type == kUserDefined || type == kUnknown) {
+      if (added.size() > 1) added += ',';
+      added += "{\"id\":" + std::to_string(id) + ",\"content\":";
+      append_json_string(added, piece);
+      added += ",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false,\"special\":";
+      added += type != kUserDefined ? "true}" : "false}";
+    }
+    if (type == kUnknown && unk.empty()) unk = piece;
+  }
+  if (merges && merges->is_array()) {
+    for (const std::string& m : merges->strings) {
+      const size_t at = m.find(' ', 1);  // as llama.cpp splits them
+      if (at == std::string::npos) continue;
+      if (merge_list.size() > 1) merge_list += ',';
+      merge_list += '[';
+      append_json_string(merge_list, std::string_view(m).substr(0, at));
+      merge_list += ',';
+      append_json_string(merge_list, std::string_view(m).substr(at + 1));
+      merge_list += ']';
+    }
+  }
+  added += ']';
+  vocab += '}';
+  merge_list += ']';
+  const std::string space = "\xe2\x96\x81";  // U+2581
+  std::string unk_json = "null";
+  if (!unk.empty()) {
+    unk_json.clear();
+    append_json_string(unk_json, unk);
+  }
+  std::string out;
+  out.reserve(added.size() + vocab.size() + merge_list.size() + 1024);
+  out += "{\"version\":\"1.0\",\"truncation\":null,\"padding\":null,\"added_tokens\":" + added;
+  out += ",\"normalizer\":{\"type\":\"Replace\",\"pattern\":{\"String\":\" \"},\"content\":\"" + space + "\"}";
+  out += ",\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"String\":\" \"},\"behavior\":\"MergedWithPrevious\","
+         "\"invert\":false}";
+  out += ",\"post_processor\":null";
+  out += ",\"decoder\":{\"type\":\"Sequence\",\"decoders\":[{\"type\":\"Replace\",\"pattern\":{\"String\":\"" + space +
+         "\"},\"content\":\" \"},{\"type\":\"ByteFallback\"},{\"type\":\"Fuse\"}]}";
+  out += ",\"model\":{\"type\":\"BPE\",\"dropout\":null,\"unk_token\":" + unk_json +
+         ",\"continuing_subword_prefix\":null,\"end_of_word_suffix\":null,\"fuse_unk\":true,\"byte_fallback\":true,"
+         "\"ignore_merges\":false,\"vocab\":";
+  out += vocab;
+  out += ",\"merges\":";
+  out += merge_list;
+  out += "}}";
+  return out;
+}
+
+namespace {
+
+struct GgufVocab {
+  std::vector<std::string> tokens;
+  std::vector<float> scores;
+  std::vector<int32_t> types;
+  std::vector<std::string> merges;
+};
+
+bool is_byte_token(const std::string& piece) {
+  return piece.size() == 6 && piece.rfind("<0x", 0) == 0 && piece[5] == '>' && std::isxdigit(piece[3]) &&
+         std::isxdigit(piece[4]);
+}
+
+// From a tokenizer.json text, as llama.cpp's converter (LlamaHfVocab + Gemma4Model.set_vocab) does it.
+GgufVocab vocab_from_tokenizer_json(const std::string& text, const std::string& where, int64_t vocab_size) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    throw Error(where + ": not valid JSON (" + e.what() + ")");
+  }
+  if (!j.contains("model") || j["model"].value("type", "") != "BPE" || !j["model"].contains("vocab")) {
+    throw Error(where + ": only BPE tokenizer.json files (as Gemma 4 ships them) can be written to GGUF");
+  }
+  GgufVocab v;
+  std::vector<std::string> by_id(static_cast<size_t>(vocab_size));
+  std::vector<int32_t> types(static_cast<size_t>(vocab_size), kUnused);
+  std::vector<bool> set(static_cast<size_t>(vocab_size), false);
+  auto place = [&](int64_t id, const std::string& piece, int32_t type) {
+    if (id < 0 || id >= vocab_size) {
+      throw Error(where + ": token '" + piece + "' has id " + std::to_string(id) + ", outside the model's vocabulary of " +
+                  std::to_string(vocab_size));
+    }
+    by_id[id] = piece;
+    types[id] = type;
+    set[id] = true;
+  };
+  for (const auto& [piece, id] : j["model"]["vocab"].items()) {
+    place(id.get<int64_t>(), piece, is_byte_token(piece) ? kByte : kNormal);
+  }
+  static const std::set<std::string> visible = {"<|channel>", "<channel|>", "<|tool_call>", "<tool_call|>",
+                                                "<|tool_response>", "<tool_response|>", "<|\"|>"};
+  for (const auto& t : j.value("added_tokens", json::array())) {
+    const std::string piece = t.value("content", "");
+    const bool special = t.value("special", false) && !visible.count(piece);
+    const int64_t id = t.value("id", int64_t{-1});
+    if (id >= vocab_size) continue;  // added tokens without an embedding row (Gemma 3's <image_soft_token>)
+    place(id, piece, special ? kControl : kUserDefined);
+  }
+  for (int64_t id = 0; id < vocab_size; ++id) {
+    if (!set[id]) by_id[id] = "<gemma4cpp_unused" + std::to_string(id) + ">";  // rows beyond the tokenizer
+  }
+  v.tokens = std::move(by_id);
+  v.types = std::move(types);
+  v.scores.assign(v.tokens.size(), -1000.0f);
+  for (const auto& m : j["model"].value("merges", json::array())) {
+    if (m.is_string()) {
+      v.merges.push_back(m.get<std::string>());
+    } else if (m.is_array() && m.size() == 2) {
+      v.merges.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
+    }
+  }
+  return v;
+}
+
+// A vocabulary for checkpoints without a tokenizer: control tokens 0-3, byte tokens, a few pieces with merges,
+// then fillers, exactly vocab_size entries (llama.cpp needs as many tokens as embedding rows).
+GgufVocab synthesized_vocab(int64_t vocab_size) {
+  GgufVocab v;
+  auto add = [&](const std::string& piece, int32_t type) {
+    if (static_cast<int64_t>(v.tokens.size()) < vocab_size) {
+      v.tokens.push_back(piece);
+      v.types.push_back(type);
+    }
+  };
+  add("<pad>", kControl);
+  add("<eos>", kControl);
+  add("<bos>", kControl);
+  add("<unk>", kUnknown);
+  char byte[8];
+  for (int b = 0; b < 256; ++b) {
+    std::snprintf(byte, sizeof byte, "<0x%02X>", b);
+    add(byte, kByte);
+  }
+  const std::string space = "\xe2\x96\x81";
+  add(space, kNormal);
+  for (char ch = 'a'; ch <= 'z'; ++ch) add(std::string(1, ch), kNormal);
+  for (char ch = 'a'; ch <= 'z'; ++ch) {
+    if (static_cast<int64_t>(v.tokens.size()) < vocab_size) v.merges.push_back(space + " " + std::string(1, ch));
+    add(space + std::string(1, ch), kNormal);
+  }
+  for (int64_t i = 0; static_cast<int64_t>(v.tokens.size()) < vocab_size; ++i) add("<unused" + std::to_string(i) + ">", kUnused);
+  if (v.merges.empty()) v.merges.push_back("<pad> <pad>");  // llama.cpp requires the key to be present
+  v.scores.assign(v.tokens.size(), 0.0f);
+  for (size_t i = 0; i < v.tokens.size(); ++i) {
+    if (v.types[i] != kControl && v.types[i] != kUnknown) v.scores[i] = -static_cast<float>(i);
+  }
+  return v;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot read '" + path + "'");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+int32_t find_piece(const GgufVocab& v, const std::string& piece, int32_t fallback) {
+  for (size_t i = 0; i < v.tokens.size(); ++i) {
+    if (v.tokens[i] == piece) return static_cast<int32_t>(i);
+  }
+  return fallback;
+}
+
+}  // namespace
+
+DType gguf_storage_type(const std::string& name, const Shape& shape, DType requested) {
+  auto ends_with = [&](const std::string& suffix) {
+    return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (shape.size() <= 1 || ends_with("_norm.weight") || !ends_with(".weight") || ends_with("ffn_gate_inp.weight")) {
+    return DType::F32;
+  }
+  if ((requested == DType::Q8_0 || requested == DType::Q4_0) && shape.back() % 32 != 0) return DType::F16;
+  return requested;
+}
+
+void write_gguf_model(const std::string& path, const LoadedModel& model, DType type) {
+  const Gemma4Config& c = model.config;
+  auto refuse = [&](const std::string& what) {
+    return Error("cannot write '" + path + "' as GGUF: " + what + " (llama.cpp's gemma4 has no such setting)");
+  };
+  if (type != DType::F32 && type != DType::F16 && type != DType::BF16 && type != DType::Q8_0 && type != DType::Q4_0) {
+    throw Error(std::string("GGUF output type must be f32, f16, bf16, q8_0 or q4_0 (got ") + dtype_name(type) + ")");
+  }
+  if (c.is_embedding_model) throw refuse("embedding models (pooling head)");
+  if (c.attention_logit_soft_cap) throw refuse("attention_logit_soft_cap");
+  if (c.use_bidirectional_attention) throw refuse("use_bidirectional_attention");
+  if (c.local_rope_scaling_factor != 1.0 || c.global_rope_scaling_factor != 1.0) throw refuse("RoPE scaling factors");
+
+  gguf::GgufWriter w;
+  w.add_string("general.architecture", kArch);
+  w.add_string("general.name", "gemma4");
+  const uint32_t file_type = type == DType::F32 ? 0 : type == DType::F16 ? 1 : type == DType::Q8_0 ? 7
+                                                 : type == DType::Q4_0 ? 2 : 32;
+  w.add_u32("general.file_type", file_type);
+  w.add_u32("general.quantization_version", 2);
+  const auto L = c.num_layers;
+  const int64_t ghd = c.global_head_dim.value_or(c.head_dim);
+  w.add_u32(key("block_count"), static_cast<uint32_t>(L));
+  w.add_u32(key("context_length"), static_cast<uint32_t>(c.max_position_embeddings));
+  w.add_u32(key("embedding_length"), static_cast<uint32_t>(c.hidden_dim));
+  std::vector<int32_t> ffn, kv;
+  std::vector<bool> sliding;
+  for (int64_t l = 0; l < L; ++l) {
+    ffn.push_back(static_cast<int32_t>(c.ffn_width(l)));
+    kv.push_back(static_cast<int32_t>(c.layer_kv_heads(l)));
+    sliding.push_back(!c.is_global(l));
+  }
+  auto uniform = [](const std::vector<int32_t>& v) { return std::equal(v.begin() + 1, v.end(), v.begin()); };
+  if (uniform(ffn)) w.add_u32(key("feed_forward_length"), ffn[0]); else w.add_i32_array(key("feed_forward_length"), ffn);
+  w.add_u32(key("attention.head_count"), static_cast<uint32_t>(c.num_query_heads));
+  if (uniform(kv)) w.add_u32(key("attention.head_count_kv"), kv[0]); else w.add_i32_array(key("attention.head_count_kv"), kv);
+  w.add_u32(key("attention.key_length"), static_cast<uint32_t>(ghd));
+  w.add_u32(key("attention.value_length"), static_cast<uint32_t>(ghd));
+  w.add_u32(key("attention.key_length_swa"), static_cast<uint32_t>(c.head_dim));
+  w.add_u32(key("attention.value_length_swa"), static_cast<uint32_t>(c.head_dim));
+  w.add_f32(key("attention.layer_norm_rms_epsilon"), static_cast<float>(c.layer_norm_epsilon));
+  w.add_u32(key("attention.sliding_window"), static_cast<uint32_t>(c.sliding_window_size));
+  w.add_bool_array(key("attention.sliding_window_pattern"), sliding);
+  w.add_u32(key("attention.shared_kv_layers"), static_cast<uint32_t>(c.num_kv_shared_layers));
+  w.add_u32(key("embedding_length_per_layer_input"), static_cast<uint32_t>(c.hidden_size_per_layer_input));
+  w.add_f32(key("rope.freq_base"), static_cast<float>(c.global_rope_wavelength.value_or(1e6)));
+  w.add_f32(key("rope.freq_base_swa"), static_cast<float>(c.local_rope_wavelength.value_or(1e4)));
+  w.add_u32(key("rope.dimension_count"), static_cast<uint32_t>(ghd));
+  w.add_u32(key("rope.dimension_count_swa"), static_cast<uint32_t>(c.head_dim));
+  if (c.final_logit_soft_cap) w.add_f32(key("final_logit_softcapping"), static_cast<float>(*c.final_logit_soft_cap));
+  if (c.enable_moe_block) {
+    w.add_u32(key("expert_count"), static_cast<uint32_t>(*c.num_experts));
+    w.add_u32(key("expert_used_count"), static_cast<uint32_t>(c.num_experts_per_token));
+    w.add_u32(key("expert_feed_forward_length"), static_cast<uint32_t>(*c.expert_intermediate_dim));
+  }
+
+  // Tokenizer.
+  GgufVocab vocab;
+  if (!model.tokenizer.empty() && model.tokenizer.size() >= 5 &&
+      model.tokenizer.compare(model.tokenizer.size() - 5, 5, ".json") == 0) {
+    vocab = vocab_from_tokenizer_json(read_file(model.tokenizer), model.tokenizer, c.vocabulary_size);
+  } else if (!model.tokenizer_json.empty()) {
+    vocab = vocab_from_tokenizer_json(model.tokenizer_json, "the model's tokenizer", c.vocabulary_size);
+  } else {
+    vocab = synthesized_vocab(c.vocabulary_size);
+  }
+  w.add_string("tokenizer.ggml.model", "gemma4");
+  w.add_string_array("tokenizer.ggml.tokens", vocab.tokens);
+  w.add_f32_array("tokenizer.ggml.scores", vocab.scores);
+  w.add_i32_array("tokenizer.ggml.token_type", vocab.types);
+  w.add_string_array("tokenizer.ggml.merges", vocab.merges);
+  w.add_u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(find_piece(vocab, "<bos>", static_cast<int32_t>(c.bos_token_id))));
+  w.add_u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(c.eos_token_ids.empty() ? 1 : c.eos_token_ids[0]));
+  const int32_t unk = find_piece(vocab, "<unk>", -1);
+  if (unk >= 0) w.add_u32("tokenizer.ggml.unknown_token_id", static_cast<uint32_t>(unk));
+  w.add_u32("tokenizer.ggml.padding_token_id", static_cast<uint32_t>(c.pad_token_id));
+  w.add_bool("tokenizer.ggml.add_bos_token", true);
+  w.add_bool("tokenizer.ggml.add_space_prefix", false);
+
+  // Tensors: globals, rope_freqs, then each layer (expected_text_tensors' order).
+  const WeightSource& weights = *model.weights;
+  auto add_converted = [&](const std::string& gguf_name, const std::string& name, const TensorView& view,
+                           TensorRole role) {
+    Shape shape = view.shape;
+    if (role == TensorRole::kScalar) shape = {1};
+    const DType target = gguf_storage_type(gguf_name, shape, type);
+    w.add_tensor(gguf_name, target, shape, [view, target, name](std::vector<uint8_t>& out) {
+      if (view.dtype == target) {
+        out.assign(view.data, view.data + view.nbytes);
+        return;
+      }
+      const int64_t cols = view.cols(), rows = view.numel() / std::max<int64_t>(cols, 1);
+      const size_t row_bytes = dtype_row_bytes(target, cols);
+      out.resize(row_bytes * static_cast<size_t>(rows));
+      std::vector<float> row(static_cast<size_t>(cols));
+      const size_t src_row_bytes = dtype_row_bytes(view.dtype, cols);
+      for (int64_t r = 0; r < rows; ++r) {
+        kernels::dequantize(view.dtype, view.data + r * src_row_bytes, cols, row.data());
+        encode_row(target, row.data(), cols, out.data() + r * row_bytes);
+      }
+    });
+  };
+  bool rope_written = false;
+  auto write_rope_freqs = [&] {
+    if (rope_written) return;
+    rope_written = true;
+    int64_t full = -1;
+    for (int64_t l = 0; l < L && full < 0; ++l) {
+      if (c.is_global(l)) full = l;
+    }
+    if (full < 0) return;
+    const int64_t rotated = c.rope_pairs(full);
+    std::vector<float> freqs(static_cast<size_t>(ghd / 2), 1e30f);
+    for (int64_t i = 0; i < rotated; ++i) freqs[i] = 1.0f;
+    w.add_tensor("rope_freqs.weight", DType::F32, {ghd / 2}, [freqs](std::vector<uint8_t>& out) {
+      out.resize(freqs.size() * 4);
+      std::memcpy(out.data(), freqs.data(), out.size());
+    });
+  };
+  for (const auto& expected : expected_text_tensors(c)) {
+    if (expected.name.rfind("layers.", 0) == 0) write_rope_freqs();
+    const SourceTensor* tensor = weights.find(expected.name);
+    if (tensor == nullptr) {
+      throw Error("cannot write '" + path + "': tensor '" + expected.name + "' is missing from " + weights.description);
+    }
+    const bool scalar_ok = expected.role == TensorRole::kScalar && tensor->view.numel() == 1;
+    if (tensor->view.shape != expected.shape && !scalar_ok) {
+      throw Error("cannot write '" + path + "': tensor '" + expected.name + "' has shape " +
+                  shape_to_string(tensor->view.shape) + " but the config needs " + shape_to_string(expected.shape));
+    }
+    add_converted(expected.gguf_name, expected.name, tensor->view, expected.role);
+  }
+  write_rope_freqs();
+  if (const SourceTensor* head = weights.find("lm_head.weight")) {
+    add_converted("output.weight", "lm_head.weight", head->view, TensorRole::kMatrix);
+  }
+  w.write(path);
 }
 
 }  // namespace gemma4

@@ -1,13 +1,17 @@
 #include "formats/model_folder.h"
 
 #include <gemma4/error.h>
+#include <gemma4/preset.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "formats/safetensors.h"
+#include "model/builtin_model.h"
+#include "model/random_weights.h"
 #include "model/tensor_names.h"
+#include "model/test_tokenizer.h"
 
 namespace gemma4 {
 namespace {
@@ -23,7 +27,17 @@ void write_text(const fs::path& path, const std::string& text) {
 }  // namespace
 
 LoadedModel load_model(const std::string& path) {
-  if (!fs::exists(path)) throw Error("model path '" + path + "' does not exist");
+  if (is_builtin_model(path)) {
+    LoadedModel builtin;
+    builtin.config = builtin_tiny_config();
+    builtin.weights = make_random_weights(builtin.config, /*seed=*/1234, DType::F32);
+    builtin.format = "builtin";
+    builtin.tokenizer_json = make_test_tokenizer_json(builtin.config.vocabulary_size);
+    return builtin;
+  }
+  // Not on disk: a preset name or a kaggle:// / hf:// handle, found in the local caches
+  // (resolve_preset_path returns an existing path, or throws saying where it looked and how to get it).
+  if (!fs::exists(path)) return load_model(resolve_preset_path(path));
   if (fs::is_regular_file(path)) {
     if (is_gguf_file(path)) return load_gguf_model(path);
     throw Error("model path '" + path + "' is a file but not a GGUF file; give a model folder or a .gguf file");

@@ -13,11 +13,13 @@ namespace gemma4 {
 struct LoadedModel {
   Gemma4Config config;
   std::shared_ptr<WeightSource> weights;
-  std::string format;      // "huggingface", "kerashub", "gguf"
+  std::string format;      // "huggingface", "kerashub", "gguf", "builtin"
   std::string tokenizer;   // path of the tokenizer file that came with it, if any ("" = none)
+  std::string tokenizer_json;  // or the text of an equivalent tokenizer.json (e.g. built from GGUF metadata)
 };
 
-// Any checkpoint on disk: a Hugging Face folder, a KerasHub preset folder or a GGUF file.
+// Any checkpoint on disk: a Hugging Face folder, a KerasHub preset folder or a GGUF file;
+// or the built-in tiny model ("builtin:tiny", random weights made in memory).
 LoadedModel load_model(const std::string& path);
 
 // One reader per format (each in its own file).

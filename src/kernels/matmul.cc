@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "kernels/cpu_features.h"
+#include "kernels/matmul_simd.h"
 
 namespace gemma4::kernels {
 namespace {
@@ -21,12 +23,44 @@ float dot_f32(const float* a, const float* b, int64_t n) {
   return sum;
 }
 
+// From this many activation rows on, quantized weights are decoded to bf16 once per block of rows and
+// multiplied with vdpbf16ps; below it, each row is used straight from its int8 blocks (VNNI).
+constexpr int64_t kPromptRows = 8;
+
 }  // namespace
 
 void matmul(const float* x, int64_t n, const TensorView& w, float* y, ThreadPool* pool) {
   const int64_t out_features = w.rows();
   const int64_t in_features = w.cols();
   if (pool == nullptr) pool = &ThreadPool::global();
+  if (n <= 0 || out_features <= 0) return;
+  const CpuFeatures& cpu = cpu_features();
+  const bool int8_blocks = w.dtype == DType::Q8_0 || w.dtype == DType::Q4_0;
+  if (w.dtype == DType::BF16 && cpu.avx512_bf16) {
+    simd::matmul_bf16_avx512(x, n, w, y, *pool);
+    return;
+  }
+  if (int8_blocks && n < kPromptRows && cpu.avx512_vnni) {
+    simd::matmul_q8_q4_vnni(x, n, w, y, *pool);
+    return;
+  }
+  const bool quantized = int8_blocks || w.dtype == DType::Q4_K || w.dtype == DType::Q6_K;
+  if (quantized && n >= kPromptRows && cpu.avx512_bf16) {
+    simd::matmul_decoded_bf16_avx512(x, n, w, y, *pool);
+    return;
+  }
+  if (cpu.avx2) {
+    if (w.dtype == DType::BF16 && n < kPromptRows) {
+      simd::matmul_bf16_avx2(x, n, w, y, *pool);
+    } else if (int8_blocks && n < kPromptRows) {
+      simd::matmul_q8_q4_avx2(x, n, w, y, *pool);
+    } else if (w.dtype == DType::F32) {
+      simd::matmul_f32_avx2(x, n, w, y, *pool);
+    } else {
+      simd::matmul_decoded_avx2(x, n, w, y, *pool);
+    }
+    return;
+  }
   pool->parallel_for(out_features, [&](int64_t begin, int64_t end) {
     std::vector<float> row(w.dtype == DType::F32 ? 0 : static_cast<size_t>(in_features));
     for (int64_t o = begin; o < end; ++o) {

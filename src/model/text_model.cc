@@ -8,11 +8,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <numeric>
 
 #include "core/thread_pool.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "model/attention_mask.h"
+#include "model/moe_routing.h"
 
 namespace gemma4 {
 
@@ -124,9 +125,10 @@ void TextModel::attention(int64_t layer, const ChunkInput& input, int64_t start,
 
   const int64_t donor = config_.kv_donor(layer);
   const int64_t end = start + rows;
-  const bool windowed = config_.is_windowed(layer);
-  const bool bidirectional = config_.use_bidirectional_attention;
-  const int64_t window = config_.sliding_window_size;
+  MaskRule rule;
+  rule.bidirectional = config_.use_bidirectional_attention;
+  rule.windowed = config_.is_windowed(layer);
+  rule.window = config_.sliding_window_size;
   const int64_t oldest = cache.oldest_kept(donor, end);
   const auto soft_cap = config_.attention_logit_soft_cap;
 
@@ -140,10 +142,10 @@ void TextModel::attention(int64_t layer, const ChunkInput& input, int64_t start,
       const int64_t kv_head = h / group;
       const int64_t query_index = start + t;
       float* result = context.data() + (t * q_heads + h) * head_dim;
-      if (bidirectional && !cache.valid(query_index)) continue;  // padded queries see nothing
-      const int64_t last = bidirectional ? end - 1 : query_index;
-      int64_t first = windowed ? std::max<int64_t>(0, query_index - window + 1) : 0;
-      first = std::max(first, oldest);
+      if (rule.bidirectional && !cache.valid(query_index)) continue;  // padded queries see nothing
+      const KeyRange range = visible_keys(rule, query_index, end);
+      const int64_t first = std::max(range.first, oldest);
+      const int64_t last = range.last;
       const float* query = q.data() + (t * q_heads + h) * head_dim;
       scores.clear();
       keys.clear();
@@ -188,19 +190,10 @@ void TextModel::mixture_of_experts(int64_t layer, const float* residual, int64_t
 
   // Softmax over all experts, keep the top k, renormalise, then apply each expert's own scale.
   std::vector<std::vector<std::pair<int64_t, float>>> assigned(static_cast<size_t>(experts));  // (token, weight)
-  std::vector<int64_t> order(static_cast<size_t>(experts));
   for (int64_t t = 0; t < rows; ++t) {
-    float* p = probabilities.data() + t * experts;
-    kernels::softmax_inplace(p, experts);
-    std::iota(order.begin(), order.end(), 0);
-    std::partial_sort(order.begin(), order.begin() + top_k, order.end(),
-                      [&](int64_t a, int64_t b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
-    float chosen_sum = 0.0f;
-    for (int64_t k = 0; k < top_k; ++k) chosen_sum += p[order[k]];
-    for (int64_t k = 0; k < top_k; ++k) {
-      const int64_t e = order[k];
-      const float weight = p[e] / chosen_sum * w.router_per_expert_scale.f32()[e];
-      assigned[e].emplace_back(t, weight);
+    for (const ExpertChoice& choice :
+         route_token(probabilities.data() + t * experts, experts, top_k, w.router_per_expert_scale.f32())) {
+      assigned[choice.expert].emplace_back(t, choice.weight);
     }
   }
 

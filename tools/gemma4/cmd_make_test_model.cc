@@ -3,11 +3,13 @@
 #include <gemma4/error.h>
 
 #include <cstdio>
+#include <fstream>
 
 #include "command_registry.h"
 #include "formats/model_folder.h"
 #include "model/random_weights.h"
 #include "model/tensor_names.h"
+#include "model/test_tokenizer.h"
 
 namespace {
 
@@ -38,6 +40,10 @@ GEMMA4_REGISTER_COMMAND(make_test_model, [](CLI::App& app) {
     const gemma4::Gemma4Config config = gemma4::config_from_file(args->config_path);
     auto weights = gemma4::make_random_weights(config, args->seed, parse_storage(args->dtype));
     gemma4::write_hf_folder(args->out, config, *weights);
+    // A synthetic byte-level tokenizer, so text prompts work on test models with a big enough vocabulary.
+    if (config.vocabulary_size >= gemma4::test_tokenizer_min_vocab()) {
+      std::ofstream(args->out + "/tokenizer.json") << gemma4::make_test_tokenizer_json(config.vocabulary_size);
+    }
     std::fprintf(stderr, "wrote %s: %lld parameters\n", args->out.c_str(),
                  static_cast<long long>(gemma4::count_text_parameters(config)));
   });

@@ -1,0 +1,90 @@
+// Gemma4CausalLM: the backbone, a tokenizer, a KV cache and samplers -> streamed text.
+#pragma once
+
+#include <gemma4/backbone.h>
+#include <gemma4/tokenizer.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace gemma4 {
+
+struct SamplingConfig {
+  float temperature = 1.0f;         // 0 picks the most likely token (greedy)
+  int top_k = 64;                   // 0 = no limit
+  float top_p = 0.95f;              // 1 = no limit
+  float min_p = 0.0f;               // 0 = no limit
+  float repetition_penalty = 1.0f;  // 1 = none; >1 discourages tokens already in the context
+  uint64_t seed = 0;
+
+  // Released instruct models' generation_config: sampling, temperature 1, top-k 64, top-p 0.95.
+  static SamplingConfig instruct_default() { return {}; }
+  static SamplingConfig greedy() { return {0.0f, 0, 1.0f, 0.0f, 1.0f, 0}; }
+};
+
+struct GenerationConfig {
+  int64_t max_new_tokens = 256;
+  SamplingConfig sampling;
+  std::vector<int32_t> stop_token_ids;    // empty: the tokenizer's (<eos>, <turn|>, ...) or the config's eos ids
+  std::vector<std::string> stop_strings;  // generation ends before the first occurrence of any of these
+};
+
+struct GenerationResult {
+  std::vector<int32_t> tokens;  // generated ids (a stop token is included when it ended generation)
+  std::string text;             // decoded text, without stop tokens and cut before a stop string
+  std::string stop_reason;      // "stop_token", "stop_string", "max_tokens", "context_full", "callback"
+  int64_t prompt_tokens = 0;    // prompt tokens actually run (a reused cached prefix is not counted)
+  double prompt_seconds = 0;
+  double generation_seconds = 0;
+};
+
+// Called with each new token id and the text that became complete with it (may be empty).
+// Return false to stop.
+using TokenCallback = std::function<bool(int32_t token, const std::string& text)>;
+
+class TextModel;
+class KvCache;
+
+class CausalLM {
+ public:
+  struct Options {
+    int64_t max_context = 4096;  // positions the KV cache holds
+    int64_t prefill_chunk = 256; // prompt tokens run per step
+  };
+
+  // A model folder / GGUF file, with the tokenizer found beside it (if any).
+  static std::unique_ptr<CausalLM> load(const std::string& model_path, const Options& options);
+  CausalLM(std::unique_ptr<Backbone> backbone, std::unique_ptr<Tokenizer> tokenizer, const Options& options);
+  ~CausalLM();
+
+  const Gemma4Config& config() const { return backbone_->config(); }
+  const Backbone& backbone() const { return *backbone_; }
+  // Null when the model came without a tokenizer (then only token ids work).
+  const Tokenizer* tokenizer() const { return tokenizer_.get(); }
+
+  // Runs the prompt (reusing the cached prefix it shares with what was run before), then samples
+  // until a stop condition. Throws gemma4::Error if the prompt does not fit the context.
+  GenerationResult generate(const std::vector<int32_t>& prompt, const GenerationConfig& config,
+                            const TokenCallback& on_token = {});
+  GenerationResult generate(const std::string& prompt_text, const GenerationConfig& config,
+                            const TokenCallback& on_token = {});
+
+  // Low-level access for tests and tools: feed tokens, get the last position's logits.
+  std::vector<float> feed(const std::vector<int32_t>& tokens);
+  void reset();
+  int64_t cached_tokens() const;
+
+ private:
+  std::vector<int32_t> resolve_stop_ids(const GenerationConfig& config) const;
+
+  std::unique_ptr<Backbone> backbone_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  Options options_;
+  std::unique_ptr<KvCache> cache_;
+  std::vector<int32_t> history_;  // ids whose keys/values are in the cache
+};
+
+}  // namespace gemma4

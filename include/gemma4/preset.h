@@ -1,0 +1,129 @@
+// Presets: the built-in named presets (KerasHub's gemma4_presets.py plus the configurations behind
+// them), locating a preset on disk (a folder, a GGUF file, a named preset, kaggle:// and hf://
+// handles in the KaggleHub and Hugging Face caches) and building a backbone from one.
+//
+//   auto arch = gemma4::architecture_from_preset("gemma4_31b");   // config only: no weights, ~no memory
+//   arch.parameter_count();                                       // 31,273,088,876 (as KerasHub counts)
+//   auto model = gemma4::backbone_from_preset("gemma4_instruct_2b");           // weights from the caches
+//   auto tiny  = gemma4::backbone_from_preset("/my/folder", {.load_weights = false, .seed = 7});
+#pragma once
+
+#include <gemma4/backbone.h>
+#include <gemma4/config.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gemma4 {
+
+// Gemma4VisionEncoder arguments that decide its weights (KerasHub names; HF Gemma4VisionConfig values).
+struct VisionEncoderConfig {
+  int64_t hidden_dim = 768;
+  int64_t num_layers = 16;
+  int64_t num_heads = 12;
+  int64_t num_key_value_heads = 12;
+  int64_t head_dim = 64;
+  int64_t intermediate_dim = 3072;
+  int64_t patch_size = 16;
+  int64_t pool_size = 3;
+  int64_t position_table_size = 10240;  // rows of each of the two (x, y) position tables
+  bool use_clipped_linears = true;      // 4 clip scalars per linear (7 linears per block)
+  bool standardize = false;             // std_bias and std_scale of the pooled output
+  int64_t output_dim = 0;               // text hidden_dim (the vision_input_projection's width)
+};
+
+// Gemma4AudioEncoder arguments that decide its weights (HF Gemma4AudioConfig defaults).
+struct AudioEncoderConfig {
+  int64_t input_feat_size = 128;
+  int64_t hidden_size = 1024;
+  int64_t num_heads = 8;
+  int64_t num_layers = 12;
+  int64_t conv_kernel_size = 5;
+  std::vector<int64_t> sscp_conv_channels = {128, 32};
+  int64_t sscp_kernel_size = 3;
+  int64_t sscp_stride = 2;
+  int64_t output_proj_dims = 1536;  // 0 = no output_proj
+  bool use_clipped_linears = true;
+  int64_t output_dim = 0;  // text hidden_dim (the audio_output_projection's width)
+};
+
+// The extra layers of a Gemma4AssistantCausalLM (MTP draft model) around its backbone.
+struct AssistantHeadConfig {
+  int64_t backbone_hidden_size = 0;  // hidden_dim of the target model
+  bool use_ordered_embeddings = true;
+  int64_t num_centroids = 2048;
+  int64_t centroid_intermediate_top_k = 32;
+};
+
+struct PresetInfo {
+  std::string name;         // "gemma4_instruct_2b"
+  std::string description;  // KerasHub's metadata description
+  int64_t metadata_params;  // KerasHub's metadata "params" (rounded)
+  std::string kaggle_handle;  // "kaggle://keras/gemma4/keras/gemma4_instruct_2b/2"
+  std::string hf_repo;        // "google/gemma-4-E2B-it"
+  Gemma4Config config;        // the text backbone
+  std::optional<VisionEncoderConfig> vision;
+  std::optional<AudioEncoderConfig> audio;
+  std::optional<AssistantHeadConfig> assistant;
+};
+
+// The twelve built-in presets, in KerasHub's order.
+const std::vector<PresetInfo>& builtin_presets();
+// nullptr if `name` is not a built-in preset.
+const PresetInfo* find_builtin_preset(const std::string& name);
+
+// Parameter counts as KerasHub's count_params() counts them.
+int64_t count_vision_parameters(const VisionEncoderConfig& vision);
+int64_t count_audio_parameters(const AudioEncoderConfig& audio);
+// pre/post projections and centroids (token_ordering, a non-trainable lookup table, is not counted).
+int64_t count_assistant_head_parameters(const AssistantHeadConfig& head, int64_t hidden_dim);
+
+// Where a preset lives on disk. Throws gemma4::Error listing every place looked at and how to get the
+// files when it is not found. Accepts: an existing folder or file; a built-in preset name (looked up
+// in the KaggleHub cache, then the Hugging Face cache); kaggle://<owner>/<model>/<framework>/<variation>[/<version>];
+// hf://<owner>/<repo>. Caches honour KAGGLEHUB_CACHE, HF_HUB_CACHE, HUGGINGFACE_HUB_CACHE, HF_HOME,
+// XDG_CACHE_HOME and HOME, as the kagglehub and huggingface_hub clients do.
+std::string resolve_preset_path(const std::string& preset);
+
+// Options of from_preset. `overrides` are Gemma4Backbone arguments in KerasHub names, each value
+// JSON text ("8", "true", "null", "1e-5", "[\"full_attention\", ...]"; a bare word is a string);
+// they are applied on top of the preset's config, then the result is validated. Unknown keys are an error.
+struct PresetOptions {
+  bool load_weights = true;
+  // "" (as stored / float32 compute), "float32" or "bfloat16". bfloat16: matrices stored as BF16
+  // (random weights generated as BF16, float32 checkpoint matrices converted); norms stay float32.
+  std::string dtype;
+  uint64_t seed = 0;  // random weights when load_weights is false
+  std::map<std::string, std::string> overrides;
+};
+
+// The architecture of a preset without any weights: built from a built-in preset's table entry, or
+// from the config.json (or GGUF metadata) of a folder/file. Allocates nothing proportional to the model.
+struct PresetArchitecture {
+  std::string preset;  // as given
+  std::string path;    // where it was found on disk; "" for a built-in preset not read from disk
+  Gemma4Config config;
+  std::optional<VisionEncoderConfig> vision;
+  std::optional<AudioEncoderConfig> audio;
+  std::optional<AssistantHeadConfig> assistant;
+
+  int64_t text_parameter_count() const;
+  // Text + vision + audio (+ assistant head), as KerasHub counts the preset.
+  int64_t parameter_count() const;
+  // Materializes seeded random weights (storage per `dtype`, see PresetOptions) as a text Backbone.
+  std::unique_ptr<Backbone> build_random_backbone(uint64_t seed, const std::string& dtype = "") const;
+};
+
+// load_weights=false never reads weights: a built-in name needs nothing on disk.
+PresetArchitecture architecture_from_preset(const std::string& preset, const PresetOptions& options = {});
+// KerasHub's Gemma4Backbone.from_preset: the text backbone with the preset's weights (or random ones).
+std::unique_ptr<Backbone> backbone_from_preset(const std::string& preset, const PresetOptions& options = {});
+
+// Applies KerasHub-named overrides to a config and validates the result (exposed for the CLI and tests).
+Gemma4Config apply_config_overrides(const Gemma4Config& config, const std::map<std::string, std::string>& overrides);
+
+}  // namespace gemma4

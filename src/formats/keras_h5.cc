@@ -1,0 +1,270 @@
+#include "formats/keras_h5.h"
+
+#include <gemma4/error.h>
+#include <hdf5.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+namespace gemma4 {
+namespace {
+
+namespace fs = std::filesystem;
+
+// HDF5 prints its error stack to stderr by default; we turn that off and put the library's own
+// description of what failed into our error messages instead.
+void quiet_hdf5() {
+  static const bool done = [] {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    return true;
+  }();
+  (void)done;
+}
+
+herr_t collect_error(unsigned, const H5E_error2_t* error, void* data) {
+  auto* messages = static_cast<std::vector<std::string>*>(data);
+  if (error->desc != nullptr && *error->desc != '\0') messages->push_back(error->desc);
+  return 0;
+}
+
+// The deepest (most specific) messages of the current HDF5 error stack, e.g. "truncated file: eof = ...".
+std::string hdf5_reason() {
+  std::vector<std::string> messages;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_error, &messages);
+  H5Eclear2(H5E_DEFAULT);
+  if (messages.empty()) return "HDF5 gave no reason";
+  std::string reason = messages.back();
+  if (messages.size() > 1 && messages.front() != reason) reason = messages.front() + ": " + reason;
+  return reason;
+}
+
+// Closes an HDF5 handle when it goes out of scope.
+class Handle {
+ public:
+  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  ~Handle() {
+    if (id_ >= 0) close_(id_);
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  hid_t get() const { return id_; }
+  bool ok() const { return id_ >= 0; }
+
+ private:
+  hid_t id_;
+  herr_t (*close_)(hid_t);
+};
+
+// The value of a string attribute (h5py writes variable-length UTF-8 strings), or "" if absent.
+std::string string_attribute(hid_t object, const char* name) {
+  if (H5Aexists(object, name) <= 0) return "";
+  Handle attr(H5Aopen(object, name, H5P_DEFAULT), H5Aclose);
+  if (!attr.ok()) return "";
+  Handle type(H5Aget_type(attr.get()), H5Tclose);
+  if (H5Tget_class(type.get()) != H5T_STRING) return "";
+  std::string value;
+  if (H5Tis_variable_str(type.get()) > 0) {
+    Handle memory(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(memory.get(), H5T_VARIABLE);
+    H5Tset_cset(memory.get(), H5Tget_cset(type.get()));
+    char* text = nullptr;
+    if (H5Aread(attr.get(), memory.get(), &text) >= 0 && text != nullptr) {
+      value = text;
+      H5free_memory(text);
+    }
+  } else {
+    std::vector<char> text(H5Tget_size(type.get()) + 1, '\0');
+    if (H5Aread(attr.get(), type.get(), text.data()) >= 0) value = text.data();
+  }
+  H5Eclear2(H5E_DEFAULT);
+  return value;
+}
+
+std::string type_description(hid_t type) {
+  const char* kind = "unknown";
+  switch (H5Tget_class(type)) {
+    case H5T_INTEGER: kind = "integer"; break;
+    case H5T_FLOAT: kind = "float"; break;
+    case H5T_STRING: kind = "string"; break;
+    case H5T_OPAQUE: kind = "opaque"; break;
+    case H5T_COMPOUND: kind = "compound"; break;
+    default: break;
+  }
+  return std::string(kind) + " of " + std::to_string(H5Tget_size(type)) + " bytes";
+}
+
+struct VisitState {
+  std::vector<std::string> dataset_paths;
+};
+
+herr_t visit_link(hid_t group, const char* name, const H5L_info_t* info, void* data) {
+  if (info->type != H5L_TYPE_HARD) return 0;  // Keras never writes soft or external links
+  Handle object(H5Oopen(group, name, H5P_DEFAULT), H5Oclose);
+  if (object.ok() && H5Iget_type(object.get()) == H5I_DATASET) {
+    static_cast<VisitState*>(data)->dataset_paths.push_back(name);
+  }
+  return 0;
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot read '" + path + "'");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+struct KerasH5Store::OpenFile {
+  hid_t id = -1;
+  ~OpenFile() {
+    if (id >= 0) H5Fclose(id);
+  }
+};
+
+KerasH5Store::~KerasH5Store() = default;
+
+std::unique_ptr<KerasH5Store> KerasH5Store::open(const std::string& path) {
+  quiet_hdf5();
+  std::unique_ptr<KerasH5Store> store(new KerasH5Store());
+  store->description_ = path;
+  if (fs::path(path).extension() != ".json") {
+    store->index_file(path);
+    return store;
+  }
+  // Sharded: {"metadata": {...}, "weight_map": {"/layers/dense/vars": "model_00000.weights.h5", ...}}.
+  // A group whose variables were split across shards lists every shard holding some of them.
+  using nlohmann::json;
+  json index;
+  try {
+    index = json::parse(read_text_file(path));
+  } catch (const json::exception& e) {
+    throw Error(path + ": not valid JSON: " + e.what());
+  }
+  if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
+    throw Error(path + ": a sharded Keras weights index needs a \"weight_map\" object");
+  }
+  const fs::path folder = fs::path(path).parent_path();
+  std::vector<std::pair<std::string, std::vector<std::string>>> groups;
+  std::vector<std::string> shard_order;
+  std::set<std::string> seen;
+  for (const auto& [group, value] : index["weight_map"].items()) {
+    std::vector<std::string> shards;
+    if (value.is_string()) {
+      shards.push_back(value.get<std::string>());
+    } else if (value.is_array()) {
+      for (const auto& entry : value) {
+        if (!entry.is_string()) throw Error(path + ": weight_map entry '" + group + "' lists a non-string shard");
+        shards.push_back(entry.get<std::string>());
+      }
+    } else {
+      throw Error(path + ": weight_map entry '" + group + "' is neither a shard file name nor a list of them");
+    }
+    for (const auto& shard : shards) {
+      if (shard.find('/') != std::string::npos || shard.find('\\') != std::string::npos) {
+        throw Error(path + ": weight_map entry '" + group + "' names '" + shard + "', which is not a file beside it");
+      }
+      if (seen.insert(shard).second) shard_order.push_back(shard);
+    }
+    groups.emplace_back(group, std::move(shards));
+  }
+  if (shard_order.empty()) throw Error(path + ": weight_map names no shard files");
+  for (const auto& shard : shard_order) {
+    const fs::path shard_path = folder / shard;
+    if (!fs::exists(shard_path)) {
+      throw Error(path + ": shard '" + shard + "' listed in weight_map does not exist in " + folder.string());
+    }
+    store->index_file(shard_path.string());
+  }
+  // Every listed group must be in (one of) the shards the index names for it.
+  for (const auto& [group, shards] : groups) {
+    bool found = false;
+    for (const auto& shard : shards) {
+      const auto& file = store->files_.at((folder / shard).string());
+      std::string name = group.empty() || group[0] != '/' ? "/" + group : group;
+      if (H5Lexists(file->id, name.c_str(), H5P_DEFAULT) > 0) found = true;
+      H5Eclear2(H5E_DEFAULT);
+    }
+    if (!found) {
+      throw Error(path + ": weight_map puts '" + group + "' in " + shards.front() + ", but that shard has no such group");
+    }
+  }
+  return store;
+}
+
+void KerasH5Store::index_file(const std::string& file) {
+  if (!fs::exists(file)) throw Error("Keras weights file '" + file + "' does not exist");
+  if (H5Fis_hdf5(file.c_str()) <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    throw Error(file + ": not an HDF5 file (a Keras .weights.h5 file was expected)");
+  }
+  auto open_file = std::make_unique<OpenFile>();
+  open_file->id = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (open_file->id < 0) throw Error(file + ": cannot open the HDF5 file (truncated or damaged?): " + hdf5_reason());
+  VisitState state;
+  if (H5Lvisit(open_file->id, H5_INDEX_NAME, H5_ITER_INC, visit_link, &state) < 0) {
+    throw Error(file + ": cannot list the HDF5 file's contents (truncated or damaged?): " + hdf5_reason());
+  }
+  for (const auto& path : state.dataset_paths) {
+    Handle dataset(H5Dopen2(open_file->id, path.c_str(), H5P_DEFAULT), H5Dclose);
+    if (!dataset.ok()) throw Error(file + ": cannot open dataset '" + path + "': " + hdf5_reason());
+    Handle space(H5Dget_space(dataset.get()), H5Sclose);
+    Handle type(H5Dget_type(dataset.get()), H5Tclose);
+    if (!space.ok() || !type.ok()) throw Error(file + ": cannot read the header of dataset '" + path + "': " + hdf5_reason());
+    const int rank = H5Sget_simple_extent_ndims(space.get());
+    if (rank < 0) throw Error(file + ": dataset '" + path + "' has no simple shape");
+    std::vector<hsize_t> dims(static_cast<size_t>(rank));
+    H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+
+    KerasDataset entry;
+    entry.file = file;
+    for (hsize_t dim : dims) entry.shape.push_back(static_cast<int64_t>(dim));
+    const size_t element_size = H5Tget_size(type.get());
+    const H5T_class_t type_class = H5Tget_class(type.get());
+    const std::string marked = string_attribute(dataset.get(), "dtype");
+    if (marked == "bfloat16" && element_size == 2) {
+      entry.dtype = DType::BF16;
+    } else if (type_class == H5T_FLOAT && H5Tget_order(type.get()) == H5T_ORDER_LE && element_size == 4) {
+      entry.dtype = DType::F32;
+    } else if (type_class == H5T_FLOAT && H5Tget_order(type.get()) == H5T_ORDER_LE && element_size == 2) {
+      entry.dtype = DType::F16;
+    } else {
+      throw Error(file + ": dataset '" + path + "' holds " + type_description(type.get()) +
+                  (marked.empty() ? std::string() : " marked dtype='" + marked + "'") +
+                  "; expected little-endian float32, float16 or bfloat16");
+    }
+    int64_t count = 1;
+    for (int64_t dim : entry.shape) count *= dim;
+    entry.nbytes = static_cast<size_t>(count) * element_size;
+    auto [it, inserted] = datasets_.emplace(path, entry);
+    if (!inserted) throw Error("dataset '" + path + "' appears twice: in " + it->second.file + " and in " + file);
+  }
+  files_.emplace(file, std::move(open_file));
+}
+
+const KerasDataset* KerasH5Store::find(const std::string& path) const {
+  auto it = datasets_.find(path);
+  return it == datasets_.end() ? nullptr : &it->second;
+}
+
+void KerasH5Store::read(const std::string& path, std::vector<uint8_t>& out) const {
+  const KerasDataset* entry = find(path);
+  if (entry == nullptr) throw Error(description_ + ": no dataset '" + path + "'");
+  const OpenFile& file = *files_.at(entry->file);
+  Handle dataset(H5Dopen2(file.id, path.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!dataset.ok()) throw Error(entry->file + ": cannot open dataset '" + path + "': " + hdf5_reason());
+  Handle type(H5Dget_type(dataset.get()), H5Tclose);
+  out.resize(entry->nbytes);
+  if (entry->nbytes == 0) return;
+  // Reading with the stored type as the memory type copies the bytes unconverted.
+  if (H5Dread(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0) {
+    throw Error(entry->file + ": cannot read dataset '" + path + "' (" + std::to_string(entry->nbytes) +
+                " bytes; truncated file?): " + hdf5_reason());
+  }
+}
+
+}  // namespace gemma4

@@ -1,0 +1,196 @@
+#include <gemma4/causal_lm.h>
+#include <gemma4/error.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "formats/model_folder.h"
+#include "generate/sampler.h"
+#include "model/kv_cache.h"
+#include "model/test_tokenizer.h"
+#include "model/text_model.h"
+#include "model/weights.h"
+
+namespace gemma4 {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Length of the longest suffix of `text` that is a proper prefix of `stop` (text that must be held back
+// while it could still turn into the stop string).
+size_t partial_stop_suffix(const std::string& text, const std::string& stop) {
+  const size_t longest = std::min(text.size(), stop.size() - 1);
+  for (size_t length = longest; length > 0; --length) {
+    if (text.compare(text.size() - length, length, stop, 0, length) == 0) return length;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::unique_ptr<CausalLM> CausalLM::load(const std::string& model_path, const Options& options) {
+  LoadedModel loaded = load_model(model_path);
+  ModelWeights weights = bind_weights(loaded.config, loaded.weights);
+  auto backbone = std::make_unique<Backbone>(std::make_unique<TextModel>(loaded.config, std::move(weights)));
+  std::unique_ptr<Tokenizer> tokenizer;
+  if (loaded.format == "builtin") {
+    tokenizer = make_test_tokenizer(loaded.config.vocabulary_size);
+  } else if (!loaded.tokenizer.empty()) {
+    tokenizer = Tokenizer::load(loaded.tokenizer);
+  }
+  return std::make_unique<CausalLM>(std::move(backbone), std::move(tokenizer), options);
+}
+
+CausalLM::CausalLM(std::unique_ptr<Backbone> backbone, std::unique_ptr<Tokenizer> tokenizer, const Options& options)
+    : backbone_(std::move(backbone)), tokenizer_(std::move(tokenizer)), options_(options) {
+  if (options_.max_context <= 0) throw Error("max_context must be positive");
+  if (options_.prefill_chunk <= 0) throw Error("prefill_chunk must be positive");
+  if (config().use_bidirectional_attention) {
+    throw Error("this model uses bidirectional attention (an embedding model); it cannot generate text");
+  }
+  options_.prefill_chunk = std::min(options_.prefill_chunk, options_.max_context);
+  reset();
+}
+
+CausalLM::~CausalLM() = default;
+
+void CausalLM::reset() {
+  cache_ = std::make_unique<KvCache>(config(), options_.max_context, options_.prefill_chunk);
+  history_.clear();
+}
+
+int64_t CausalLM::cached_tokens() const { return static_cast<int64_t>(history_.size()); }
+
+std::vector<float> CausalLM::feed(const std::vector<int32_t>& tokens) {
+  if (tokens.empty()) throw Error("nothing to feed: the token list is empty");
+  const int64_t needed = cache_->length() + static_cast<int64_t>(tokens.size());
+  if (needed > options_.max_context) {
+    throw Error("the prompt needs " + std::to_string(needed) + " positions but the context holds " +
+                std::to_string(options_.max_context) + " (raise --context or shorten the prompt)");
+  }
+  const TextModel& model = backbone_->text_model();
+  const int64_t width = config().hidden_dim;
+  std::vector<float> hidden;
+  int64_t last_rows = 0;
+  for (size_t offset = 0; offset < tokens.size(); offset += static_cast<size_t>(options_.prefill_chunk)) {
+    const int64_t rows = std::min<int64_t>(options_.prefill_chunk, static_cast<int64_t>(tokens.size() - offset));
+    ChunkInput chunk;
+    chunk.token_ids = tokens.data() + offset;
+    chunk.length = rows;
+    hidden.resize(static_cast<size_t>(rows * width));
+    model.forward_chunk(chunk, *cache_, hidden.data());
+    history_.insert(history_.end(), tokens.begin() + offset, tokens.begin() + offset + rows);
+    last_rows = rows;
+  }
+  std::vector<float> logits(static_cast<size_t>(config().vocabulary_size));
+  model.logits(hidden.data() + (last_rows - 1) * width, 1, logits.data());
+  return logits;
+}
+
+std::vector<int32_t> CausalLM::resolve_stop_ids(const GenerationConfig& config) const {
+  if (!config.stop_token_ids.empty()) return config.stop_token_ids;
+  if (tokenizer_) return tokenizer_->stop_ids();
+  std::vector<int32_t> ids;
+  for (int64_t id : this->config().eos_token_ids) ids.push_back(static_cast<int32_t>(id));
+  return ids;
+}
+
+GenerationResult CausalLM::generate(const std::string& prompt_text, const GenerationConfig& config,
+                                    const TokenCallback& on_token) {
+  if (!tokenizer_) throw Error("this model has no tokenizer; give the prompt as token ids");
+  return generate(tokenizer_->encode(prompt_text), config, on_token);
+}
+
+GenerationResult CausalLM::generate(const std::vector<int32_t>& prompt, const GenerationConfig& config,
+                                    const TokenCallback& on_token) {
+  if (prompt.empty()) throw Error("the prompt is empty");
+  if (config.max_new_tokens < 0) throw Error("max_new_tokens must be >= 0");
+  for (const auto& stop : config.stop_strings) {
+    if (stop.empty()) throw Error("stop strings must not be empty");
+  }
+  for (size_t i = 0; i < prompt.size(); ++i) {
+    if (prompt[i] < 0 || prompt[i] >= this->config().vocabulary_size) {
+      throw Error("prompt token " + std::to_string(prompt[i]) + " at position " + std::to_string(i) +
+                  " is outside the vocabulary [0, " + std::to_string(this->config().vocabulary_size) + ")");
+    }
+  }
+  if (static_cast<int64_t>(prompt.size()) > options_.max_context) {
+    throw Error("the prompt has " + std::to_string(prompt.size()) + " tokens but the context holds " +
+                std::to_string(options_.max_context) + " (raise --context or shorten the prompt)");
+  }
+  GenerationResult result;
+  Sampler sampler(config.sampling);
+  const std::vector<int32_t> stop_ids = resolve_stop_ids(config);
+
+  // Reuse the cached prefix (multi-turn chat): run only what differs. At least one token must run.
+  size_t shared = 0;
+  while (shared < history_.size() && shared + 1 < prompt.size() && history_[shared] == prompt[shared]) ++shared;
+  if (shared < history_.size()) {  // the prompt does not extend what is cached: start over
+    reset();
+    shared = 0;
+  }
+  const auto prompt_start = std::chrono::steady_clock::now();
+  std::vector<int32_t> remaining(prompt.begin() + static_cast<long>(shared), prompt.end());
+  std::vector<float> logits = feed(remaining);
+  result.prompt_tokens = static_cast<int64_t>(remaining.size());
+  result.prompt_seconds = seconds_since(prompt_start);
+
+  const auto generation_start = std::chrono::steady_clock::now();
+  std::unique_ptr<StreamDecoder> decoder;
+  if (tokenizer_) decoder = std::make_unique<StreamDecoder>(*tokenizer_, /*skip_special=*/true);
+  std::string text;      // everything decoded so far
+  size_t emitted = 0;    // how much of `text` the callback has seen
+  std::vector<int32_t> context = history_;
+  result.stop_reason = "max_tokens";
+  for (int64_t step = 0; step < config.max_new_tokens; ++step) {
+    const int32_t token = sampler.sample(logits, context);
+    result.tokens.push_back(token);
+    context.push_back(token);
+    if (std::find(stop_ids.begin(), stop_ids.end(), token) != stop_ids.end()) {
+      result.stop_reason = "stop_token";
+      break;
+    }
+    if (decoder) text += decoder->push(token);
+    // Stop strings: cut at the first occurrence; hold back a tail that may still become one.
+    size_t safe_end = text.size();
+    bool stopped = false;
+    for (const auto& stop : config.stop_strings) {
+      const auto at = text.find(stop, emitted > stop.size() ? emitted - stop.size() : 0);
+      if (at != std::string::npos) {
+        text.resize(at);
+        safe_end = std::min(safe_end, at);
+        stopped = true;
+      } else {
+        safe_end = std::min(safe_end, text.size() - partial_stop_suffix(text, stop));
+      }
+    }
+    if (stopped) safe_end = text.size();
+    std::string piece = safe_end > emitted ? text.substr(emitted, safe_end - emitted) : std::string();
+    emitted = std::max(emitted, safe_end);
+    if (on_token && !on_token(token, piece)) {
+      result.stop_reason = "callback";
+      break;
+    }
+    if (stopped) {
+      result.stop_reason = "stop_string";
+      break;
+    }
+    if (step + 1 == config.max_new_tokens) break;
+    if (cache_->length() + 1 > options_.max_context) {
+      result.stop_reason = "context_full";
+      break;
+    }
+    logits = feed({token});
+  }
+  if (decoder && result.stop_reason != "stop_string") {
+    text += decoder->flush();
+    if (on_token && text.size() > emitted) on_token(-1, text.substr(emitted));
+  }
+  result.text = text;
+  result.generation_seconds = seconds_since(generation_start);
+  return result;
+}
+
+}  // namespace gemma4

@@ -1,0 +1,1293 @@
+// Hugging Face tokenizer.json with a BPE model, as Gemma ships it.
+//
+// Pipeline of encode() (the order of Hugging Face `tokenizers`):
+//   1. added tokens whose "normalized" is false are cut out of the raw text, leftmost match first and the
+//      longest match at that position (they become their ids as they are);
+//   2. every other stretch is normalized (Gemma: " " → "▁"), then cut again by "normalized" added tokens;
+//   3. the pre-tokenizer splits it into words (Gemma's Split on " " finds nothing after step 2, so a whole
+//      stretch is one word);
+//   4. each word goes through BPE: start from its characters, repeatedly merge the adjacent pair with the
+//      lowest merge rank (leftmost first on ties), using a heap over a linked list (O(n log n));
+//   5. characters that stay outside the vocabulary become byte tokens "<0xXX>" (byte_fallback) or <unk>.
+//
+// The file is read by a small purpose-built JSON reader: the vocabulary (262k entries) and merges (515k) are
+// decoded straight into flat tables, the small sections go through nlohmann::json. Loading the real Gemma
+// tokenizer.json takes a fraction of a second.
+#include <gemma4/error.h>
+#include <gemma4/tokenizer.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <fstream>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "text/tokenizer_internal.h"
+
+namespace gemma4::text {
+
+namespace {
+
+constexpr std::string_view kMetaspace = "\xE2\x96\x81";  // "▁"
+
+// ------------------------------------------------------------------------------------------------------------
+// Hashing and flat hash tables.
+
+inline uint64_t mix64(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+inline uint64_t hash_bytes(std::string_view s) {
+  uint64_t h = 0x9E3779B97F4A7C15ULL ^ (s.size() * 0x100000001B3ULL);
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t chunk;
+    std::memcpy(&chunk, s.data() + i, 8);
+    h = (h ^ chunk) * 0x100000001B3ULL;
+    h ^= h >> 29;
+  }
+  uint64_t tail = 0;
+  for (size_t k = 0; i + k < s.size(); ++k) tail |= uint64_t(static_cast<unsigned char>(s[i + k])) << (8 * k);
+  h = (h ^ tail) * 0x100000001B3ULL;
+  return mix64(h);
+}
+
+inline size_t capacity_for(size_t n) {
+  size_t cap = 16;
+  while (cap < n * 2) cap <<= 1;
+  return cap;
+}
+
+// piece → id. Keys of up to 22 bytes live in the slot itself (one cache line visit per lookup); longer ones
+// are compared with pieces[id].
+class PieceIndex {
+ public:
+  void init(const std::vector<std::string>* pieces, size_t expected) {
+    pieces_ = pieces;
+    slots_.assign(capacity_for(expected), Slot{});
+    mask_ = slots_.size() - 1;
+  }
+
+  int32_t find(std::string_view key) const { return find(key, hash_bytes(key)); }
+
+  void prefetch(uint64_t h) const { __builtin_prefetch(&slots_[h & mask_]); }
+
+  int32_t find(std::string_view key, uint64_t h) const {
+    const uint32_t tag = static_cast<uint32_t>(h >> 32);
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.id < 0) return -1;
+      if (s.tag == tag && equal(s, key)) return s.id;
+    }
+  }
+
+  // Inserts pieces[id]; an existing equal key is re-pointed to `id` when `replace` is set.
+  void insert(int32_t id, bool replace) { insert(id, replace, hash_bytes((*pieces_)[id])); }
+
+  void insert(int32_t id, bool replace, uint64_t h) {
+    const std::string& key = (*pieces_)[id];
+    const uint32_t tag = static_cast<uint32_t>(h >> 32);
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      Slot& s = slots_[i];
+      if (s.id < 0) {
+        fill(s, id, tag, key);
+        ++size_;
+        if (size_ * 2 > slots_.size()) grow();
+        return;
+      }
+      if (s.tag == tag && equal(s, key)) {
+        if (replace) fill(s, id, tag, key);
+        return;
+      }
+    }
+  }
+
+ private:
+  static constexpr size_t kInline = 22;
+  struct Slot {
+    uint32_t tag = 0;
+    int32_t id = -1;
+    uint8_t len = 0;  // key length if <= kInline, else 255
+    char key[kInline + 1] = {};
+  };
+  static_assert(sizeof(Slot) == 32);
+
+  static void fill(Slot& s, int32_t id, uint32_t tag, std::string_view key) {
+    s.tag = tag;
+    s.id = id;
+    if (key.size() <= kInline) {
+      s.len = static_cast<uint8_t>(key.size());
+      std::memcpy(s.key, key.data(), key.size());
+    } else {
+      s.len = 255;
+    }
+  }
+
+  bool equal(const Slot& s, std::string_view key) const {
+    if (s.len != 255) return s.len == key.size() && std::memcmp(s.key, key.data(), key.size()) == 0;
+    return key.size() > kInline && (*pieces_)[s.id] == key;
+  }
+
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.size() * 2, Slot{});
+    mask_ = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.id < 0) continue;
+      const uint64_t h = hash_bytes((*pieces_)[s.id]);
+      size_t i = h & mask_;
+      while (slots_[i].id >= 0) i = (i + 1) & mask_;
+      slots_[i] = s;
+    }
+  }
+
+  const std::vector<std::string>* pieces_ = nullptr;
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
+  size_t size_ = 0;
+};
+
+// (left id, right id) → (rank, merged id).
+class MergeTable {
+ public:
+  struct Value {
+    int32_t rank;
+    int32_t merged;
+  };
+
+  void init(size_t expected) {
+    entries_.assign(capacity_for(expected), Entry{kEmpty, Value{-1, -1}});
+    mask_ = entries_.size() - 1;
+  }
+
+  void prefetch(int32_t left, int32_t right) const {
+    __builtin_prefetch(&entries_[mix64(make_key(left, right)) & mask_]);
+  }
+
+  void insert_or_assign(int32_t left, int32_t right, Value v) {
+    const uint64_t key = make_key(left, right);
+    for (size_t i = mix64(key) & mask_;; i = (i + 1) & mask_) {
+      Entry& e = entries_[i];
+      if (e.key == kEmpty || e.key == key) {
+        e.key = key;
+        e.value = v;
+        return;
+      }
+    }
+  }
+
+  const Value* find(int32_t left, int32_t right) const {
+    const uint64_t key = make_key(left, right);
+    for (size_t i = mix64(key) & mask_;; i = (i + 1) & mask_) {
+      const Entry& e = entries_[i];
+      if (e.key == key) return &e.value;
+      if (e.key == kEmpty) return nullptr;
+    }
+  }
+
+ private:
+  static constexpr uint64_t kEmpty = ~uint64_t{0};
+  struct Entry {
+    uint64_t key;
+    Value value;
+  };
+  static uint64_t make_key(int32_t a, int32_t b) {
+    return (uint64_t(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+  }
+  std::vector<Entry> entries_;
+  size_t mask_ = 0;
+};
+
+// Added tokens, matched on bytes: at each position the longest token starting there.
+class AddedTokenMatcher {
+ public:
+  void add(std::string_view content, int32_t index) {
+    if (content.empty()) return;
+    int32_t node = 0;
+    for (const char ch : content) {
+      const unsigned char b = static_cast<unsigned char>(ch);
+      int32_t child = child_of(node, b);
+      if (child < 0) {
+        child = static_cast<int32_t>(terminal_.size());
+        terminal_.push_back(-1);
+        edges_.push_back(Edge{node, b, child});
+        sorted_ = false;
+      }
+      node = child;
+    }
+    terminal_[node] = index;
+    first_byte_[static_cast<unsigned char>(content[0])] = true;
+    empty_ = false;
+  }
+
+  void finish() {
+    std::sort(edges_.begin(), edges_.end(), [](const Edge& a, const Edge& b) {
+      return a.parent != b.parent ? a.parent < b.parent : a.byte < b.byte;
+    });
+    sorted_ = true;
+    first_edge_.assign(terminal_.size() + 1, 0);
+    for (const Edge& e : edges_) ++first_edge_[e.parent + 1];
+    for (size_t i = 1; i < first_edge_.size(); ++i) first_edge_[i] += first_edge_[i - 1];
+  }
+
+  bool empty() const { return empty_; }
+  bool may_start(unsigned char b) const { return first_byte_[b]; }
+
+  // Longest match at text[pos...]: returns the token index and sets *len, or -1.
+  int32_t match(std::string_view text, size_t pos, size_t* len) const {
+    int32_t node = 0, best = -1;
+    for (size_t i = pos; i < text.size(); ++i) {
+      node = sorted_child(node, static_cast<unsigned char>(text[i]));
+      if (node < 0) break;
+      if (terminal_[node] >= 0) {
+        best = terminal_[node];
+        *len = i + 1 - pos;
+      }
+    }
+    return best;
+  }
+
+ private:
+  struct Edge {
+    int32_t parent;
+    unsigned char byte;
+    int32_t child;
+  };
+
+  // Used while building (edges unsorted): linear scan of this node's edges via a small side map.
+  int32_t child_of(int32_t node, unsigned char b) {
+    const uint64_t key = (uint64_t(node) << 8) | b;
+    auto it = build_map_.find(key);
+    if (it != build_map_.end()) return it->second;
+    build_map_.emplace(key, static_cast<int32_t>(terminal_.size()));
+    return -1;
+  }
+
+  int32_t sorted_child(int32_t node, unsigned char b) const {
+    const Edge* lo = edges_.data() + first_edge_[node];
+    const Edge* hi = edges_.data() + first_edge_[node + 1];
+    while (lo < hi) {
+      const Edge* mid = lo + (hi - lo) / 2;
+      if (mid->byte < b) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return (lo < edges_.data() + first_edge_[node + 1] && lo->byte == b) ? lo->child : -1;
+  }
+
+  std::vector<int32_t> terminal_{-1};  // node 0 is the root
+  std::vector<Edge> edges_;
+  std::vector<uint32_t> first_edge_;
+  std::unordered_map<uint64_t, int32_t> build_map_;
+  std::array<bool, 256> first_byte_{};
+  bool sorted_ = false;
+  bool empty_ = true;
+};
+
+// ------------------------------------------------------------------------------------------------------------
+// A small JSON reader for the big parts of tokenizer.json.
+
+class JsonReader {
+ public:
+  JsonReader(std::string_view text, const std::string& file) : text_(text), file_(file) {}
+
+  [[noreturn]] void fail(const std::string& what) const { fail_at(pos_, what); }
+
+  [[noreturn]] void fail_at(size_t at, const std::string& what) const {
+    size_t line = 1, column = 1;
+    for (size_t i = 0; i < at && i < text_.size(); ++i) {
+      if (text_[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    throw Error("tokenizer " + file_ + ": malformed JSON at line " + std::to_string(line) + ", column " +
+                std::to_string(column) + ": " + what);
+  }
+
+  void skip_ws() {
+    while (pos_ < text_.size()) {
+      const char c = text_[pos_];
+      if (c != ' ' && c != '\n' && c != '\r' && c != '\t') break;
+      ++pos_;
+    }
+  }
+
+  bool at_end() {
+    skip_ws();
+    return pos_ >= text_.size();
+  }
+
+  char peek() {
+    skip_ws();
+    if (pos_ >= text_.size()) fail("unexpected end of file");
+    return text_[pos_];
+  }
+
+  bool consume(char c) {
+    if (peek() == c) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
+
+  void expect(char c, const char* context) {
+    if (!consume(c)) fail(std::string("expected '") + c + "' " + context + describe_here());
+  }
+
+  std::string describe_here() {
+    if (pos_ >= text_.size()) return " but the file ends";
+    const char c = text_[pos_];
+    if (static_cast<unsigned char>(c) < 0x20) return " but found a control character";
+    return std::string(" but found '") + c + "'";
+  }
+
+  // Reads a JSON string (with the opening quote next) into `out`.
+  void read_string(std::string& out) {
+    if (peek() != '"') fail("expected a string" + describe_here());
+    const size_t start = ++pos_;
+    // Fast path: no escapes.
+    size_t i = start;
+    while (i < text_.size()) {
+      const char c = text_[i];
+      if (c == '"') {
+        out.assign(text_.data() + start, i - start);
+        pos_ = i + 1;
+        return;
+      }
+      if (c == '\\' || static_cast<unsigned char>(c) < 0x20) break;
+      ++i;
+    }
+    out.assign(text_.data() + start, i - start);
+    pos_ = i;
+    while (true) {
+      if (pos_ >= text_.size()) fail_at(start - 1, "unterminated string");
+      const char c = text_[pos_];
+      if (c == '"') {
+        ++pos_;
+        return;
+      }
+      if (static_cast<unsigned char>(c) < 0x20) fail("control character inside a string (must be escaped)");
+      if (c != '\\') {
+        out.push_back(c);
+        ++pos_;
+        continue;
+      }
+      if (++pos_ >= text_.size()) fail_at(start - 1, "unterminated string");
+      const char e = text_[pos_++];
+      switch (e) {
+        case '"': out.push_back('"'); break;
+        case '\\': out.push_back('\\'); break;
+        case '/': out.push_back('/'); break;
+        case 'b': out.push_back('\b'); break;
+        case 'f': out.push_back('\f'); break;
+        case 'n': out.push_back('\n'); break;
+        case 'r': out.push_back('\r'); break;
+        case 't': out.push_back('\t'); break;
+        case 'u': {
+          uint32_t cp = read_hex4();
+          if (cp >= 0xD800 && cp <= 0xDBFF) {
+            if (pos_ + 1 >= text_.size() || text_[pos_] != '\\' || text_[pos_ + 1] != 'u')
+              fail("\\u escape with a lone high surrogate");
+            pos_ += 2;
+            const uint32_t low = read_hex4();
+            if (low < 0xDC00 || low > 0xDFFF) fail("\\u escape with a lone high surrogate");
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            fail("\\u escape with a lone low surrogate");
+          }
+          append_utf8(out, cp);
+          break;
+        }
+        default: fail_at(pos_ - 2, std::string("invalid escape '\\") + e + "' in a string");
+      }
+    }
+  }
+
+  int64_t read_integer() {
+    skip_ws();
+    const size_t start = pos_;
+    bool negative = false;
+    if (pos_ < text_.size() && text_[pos_] == '-') {
+      negative = true;
+      ++pos_;
+    }
+    int64_t value = 0;
+    size_t digits = 0;
+    while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') {
+      value = value * 10 + (text_[pos_] - '0');
+      if (value > (int64_t{1} << 40)) fail_at(start, "integer too large");
+      ++pos_;
+      ++digits;
+    }
+    if (digits == 0) fail_at(start, "expected an integer" + describe_here());
+    if (pos_ < text_.size() && (text_[pos_] == '.' || text_[pos_] == 'e' || text_[pos_] == 'E'))
+      fail_at(start, "expected an integer, found a number with a fraction or exponent");
+    return negative ? -value : value;
+  }
+
+  // Skips one value of any kind, returning its text.
+  std::string_view skip_value() {
+    skip_ws();
+    const size_t start = pos_;
+    std::vector<char> stack;
+    std::string scratch;
+    do {
+      const char c = peek();
+      if (c == '{' || c == '[') {
+        stack.push_back(c == '{' ? '}' : ']');
+        ++pos_;
+        if (consume(stack.back())) {
+          stack.pop_back();
+        } else {
+          if (c == '{') {
+            read_string(scratch);
+            expect(':', "after an object key");
+          }
+          continue;
+        }
+      } else if (c == '"') {
+        read_string(scratch);
+      } else if (c == '-' || (c >= '0' && c <= '9')) {
+        while (pos_ < text_.size() && std::strchr("+-0123456789.eE", text_[pos_]) != nullptr && text_[pos_])
+          ++pos_;
+      } else if (text_.compare(pos_, 4, "true") == 0 || text_.compare(pos_, 4, "null") == 0) {
+        pos_ += 4;
+      } else if (text_.compare(pos_, 5, "false") == 0) {
+        pos_ += 5;
+      } else {
+        fail("expected a value" + describe_here());
+      }
+      // After a complete value: close containers or move to the next element.
+      while (!stack.empty()) {
+        if (consume(',')) {
+          if (stack.back() == '}') {
+            read_string(scratch);
+            expect(':', "after an object key");
+          }
+          break;
+        }
+        if (consume(stack.back())) {
+          stack.pop_back();
+          continue;
+        }
+        fail(std::string("expected ',' or '") + stack.back() + "'" + describe_here());
+      }
+    } while (!stack.empty());
+    return text_.substr(start, pos_ - start);
+  }
+
+  nlohmann::json read_small_value(const char* what) {
+    const size_t start = (skip_ws(), pos_);
+    const std::string_view span = skip_value();
+    try {
+      return nlohmann::json::parse(span);
+    } catch (const nlohmann::json::exception& e) {
+      fail_at(start, std::string("in ") + what + ": " + e.what());
+    }
+  }
+
+  size_t pos() const { return pos_; }
+
+ private:
+  uint32_t read_hex4() {
+    if (pos_ + 4 > text_.size()) fail("truncated \\u escape");
+    uint32_t v = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char h = text_[pos_++];
+      v <<= 4;
+      if (h >= '0' && h <= '9') {
+        v |= h - '0';
+      } else if (h >= 'a' && h <= 'f') {
+        v |= h - 'a' + 10;
+      } else if (h >= 'A' && h <= 'F') {
+        v |= h - 'A' + 10;
+      } else {
+        fail_at(pos_ - 1, "invalid hex digit in a \\u escape");
+      }
+    }
+    return v;
+  }
+
+  static void append_utf8(std::string& out, uint32_t cp) {
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+
+  std::string_view text_;
+  const std::string& file_;
+  size_t pos_ = 0;
+};
+
+// ------------------------------------------------------------------------------------------------------------
+// Reading the sections of tokenizer.json.
+
+[[noreturn]] void unsupported(const std::string& file, const std::string& what) {
+  throw Error("tokenizer " + file + ": " + what + " is not supported");
+}
+
+std::string literal_pattern(const nlohmann::json& pattern, const std::string& file, const char* where) {
+  if (!pattern.is_object()) throw Error("tokenizer " + file + ": " + where + " has no \"pattern\" object");
+  if (pattern.contains("String") && pattern["String"].is_string()) return pattern["String"].get<std::string>();
+  if (pattern.contains("Regex")) unsupported(file, std::string(where) + " with a Regex pattern");
+  throw Error("tokenizer " + file + ": " + where + " has a pattern that is neither String nor Regex");
+}
+
+std::string type_of(const nlohmann::json& j, const std::string& file, const char* section) {
+  if (!j.is_object() || !j.contains("type") || !j["type"].is_string())
+    throw Error("tokenizer " + file + ": \"" + section + "\" entry has no \"type\"");
+  return j["type"].get<std::string>();
+}
+
+void parse_normalizer(const nlohmann::json& j, const std::string& file, std::vector<NormalizerStep>& out) {
+  if (j.is_null()) return;
+  const std::string type = type_of(j, file, "normalizer");
+  if (type == "Sequence") {
+    if (!j.contains("normalizers") || !j["normalizers"].is_array())
+      throw Error("tokenizer " + file + ": normalizer Sequence has no \"normalizers\" list");
+    for (const auto& sub : j["normalizers"]) parse_normalizer(sub, file, out);
+  } else if (type == "Replace") {
+    NormalizerStep step;
+    step.kind = NormalizerStep::Kind::Replace;
+    step.pattern = literal_pattern(j.value("pattern", nlohmann::json()), file, "normalizer Replace");
+    step.content = j.value("content", std::string());
+    if (step.pattern.empty()) throw Error("tokenizer " + file + ": normalizer Replace has an empty pattern");
+    out.push_back(std::move(step));
+  } else if (type == "Prepend") {
+    NormalizerStep step;
+    step.kind = NormalizerStep::Kind::Prepend;
+    step.content = j.value("prepend", std::string());
+    out.push_back(std::move(step));
+  } else {
+    unsupported(file, "normalizer type '" + type + "'");
+  }
+}
+
+void parse_pre_tokenizer(const nlohmann::json& j, const std::string& file, std::vector<PreTokenizerStep>& out) {
+  if (j.is_null()) return;
+  const std::string type = type_of(j, file, "pre_tokenizer");
+  if (type == "Sequence") {
+    if (!j.contains("pretokenizers") || !j["pretokenizers"].is_array())
+      throw Error("tokenizer " + file + ": pre_tokenizer Sequence has no \"pretokenizers\" list");
+    for (const auto& sub : j["pretokenizers"]) parse_pre_tokenizer(sub, file, out);
+  } else if (type == "Split") {
+    PreTokenizerStep step;
+    step.kind = PreTokenizerStep::Kind::Split;
+    step.pattern = literal_pattern(j.value("pattern", nlohmann::json()), file, "pre_tokenizer Split");
+    if (step.pattern.empty()) throw Error("tokenizer " + file + ": pre_tokenizer Split has an empty pattern");
+    if (j.value("invert", false)) unsupported(file, "pre_tokenizer Split with invert=true");
+    const std::string behavior = j.value("behavior", std::string("Removed"));
+    using B = PreTokenizerStep::Behavior;
+    if (behavior == "Removed") {
+      step.behavior = B::Removed;
+    } else if (behavior == "Isolated") {
+      step.behavior = B::Isolated;
+    } else if (behavior == "MergedWithPrevious") {
+      step.behavior = B::MergedWithPrevious;
+    } else if (behavior == "MergedWithNext") {
+      step.behavior = B::MergedWithNext;
+    } else if (behavior == "Contiguous") {
+      step.behavior = B::Contiguous;
+    } else {
+      unsupported(file, "pre_tokenizer Split behavior '" + behavior + "'");
+    }
+    out.push_back(std::move(step));
+  } else if (type == "Metaspace") {
+    PreTokenizerStep step;
+    step.kind = PreTokenizerStep::Kind::Metaspace;
+    step.replacement = j.value("replacement", std::string(kMetaspace));
+    step.split = j.value("split", true);
+    std::string scheme = j.value("prepend_scheme", std::string());
+    if (scheme.empty()) scheme = j.value("add_prefix_space", true) ? "always" : "never";
+    if (scheme == "always") {
+      step.prepend = PreTokenizerStep::Prepend::Always;
+    } else if (scheme == "first") {
+      step.prepend = PreTokenizerStep::Prepend::First;
+    } else if (scheme == "never") {
+      step.prepend = PreTokenizerStep::Prepend::Never;
+    } else {
+      unsupported(file, "Metaspace prepend_scheme '" + scheme + "'");
+    }
+    out.push_back(std::move(step));
+  } else {
+    unsupported(file, "pre_tokenizer type '" + type + "'");
+  }
+}
+
+void parse_decoder_step(const nlohmann::json& j, const std::string& file, DecoderSpec& out, bool& fused) {
+  const std::string type = type_of(j, file, "decoder");
+  if (type == "Sequence") {
+    if (!j.contains("decoders") || !j["decoders"].is_array())
+      throw Error("tokenizer " + file + ": decoder Sequence has no \"decoders\" list");
+    for (const auto& sub : j["decoders"]) parse_decoder_step(sub, file, out, fused);
+  } else if (type == "Replace") {
+    out.replacements.emplace_back(literal_pattern(j.value("pattern", nlohmann::json()), file, "decoder Replace"),
+                                  j.value("content", std::string()));
+  } else if (type == "ByteFallback") {
+    out.byte_fallback = true;
+  } else if (type == "Fuse") {
+    fused = true;
+  } else if (type == "Strip") {
+    const std::string content = j.value("content", std::string(" "));
+    const int start = j.value("start", 0), stop = j.value("stop", 0);
+    if (content != " " || stop != 0 || start > 1 || (start == 1 && !fused))
+      unsupported(file, "decoder Strip other than Strip(\" \", 1, 0) after Fuse");
+    if (start == 1) out.strip_leading_space = true;
+  } else if (type == "Metaspace") {
+    out.replacements.emplace_back(j.value("replacement", std::string(kMetaspace)), " ");
+    std::string scheme = j.value("prepend_scheme", std::string());
+    if (scheme.empty()) scheme = j.value("add_prefix_space", true) ? "always" : "never";
+    if (scheme != "never") out.strip_leading_space = true;
+  } else {
+    unsupported(file, "decoder type '" + type + "'");
+  }
+}
+
+void parse_added_tokens(JsonReader& r, const std::string& file, std::vector<AddedTokenSpec>& out) {
+  if (r.peek() == 'n') {  // null
+    r.skip_value();
+    return;
+  }
+  r.expect('[', "to start \"added_tokens\"");
+  if (r.consume(']')) return;
+  do {
+    const nlohmann::json j = r.read_small_value("an added_tokens entry");
+    if (!j.is_object() || !j.contains("id") || !j["id"].is_number_integer() || !j.contains("content") ||
+        !j["content"].is_string())
+      throw Error("tokenizer " + file + ": an added_tokens entry lacks an integer \"id\" or a string \"content\": " +
+                  j.dump().substr(0, 200));
+    AddedTokenSpec t;
+    t.id = j["id"].get<int32_t>();
+    t.content = j["content"].get<std::string>();
+    t.special = j.value("special", false);
+    t.normalized = j.value("normalized", !t.special);
+    t.lstrip = j.value("lstrip", false);
+    t.rstrip = j.value("rstrip", false);
+    t.single_word = j.value("single_word", false);
+    if (t.id < 0) throw Error("tokenizer " + file + ": added token '" + t.content + "' has a negative id");
+    out.push_back(std::move(t));
+  } while (r.consume(','));
+  r.expect(']', "to end \"added_tokens\"");
+}
+
+void parse_vocab(JsonReader& r, const std::string& file, BpeSpec& spec, bool& vocab_is_list) {
+  const char c = r.peek();
+  if (c == '[') {  // Unigram-style [[piece, score], ...]
+    vocab_is_list = true;
+    r.skip_value();
+    return;
+  }
+  r.expect('{', "to start \"vocab\"");
+  spec.vocab.reserve(300000);
+  if (r.consume('}')) return;
+  std::string piece;
+  do {
+    r.read_string(piece);
+    r.expect(':', "after a vocab entry");
+    const size_t at = r.pos();
+    const int64_t id = r.read_integer();
+    if (id < 0 || id > 0x7FFFFFF) r.fail_at(at, "vocab id " + std::to_string(id) + " out of range");
+    spec.vocab.emplace_back(piece, static_cast<int32_t>(id));
+  } while (r.consume(','));
+  r.expect('}', "to end \"vocab\"");
+  (void)file;
+}
+
+void parse_merges(JsonReader& r, const std::string& file, BpeSpec& spec) {
+  r.expect('[', "to start \"merges\"");
+  spec.merges.reserve(600000);
+  if (r.consume(']')) return;
+  std::string a, b;
+  do {
+    if (r.peek() == '"') {
+      const size_t at = r.pos();
+      std::string both;
+      r.read_string(both);
+      const size_t space = both.find(' ', 1);
+      if (space == std::string::npos)
+        r.fail_at(at, "merge #" + std::to_string(spec.merges.size()) + " \"" + both +
+                          "\" is not two tokens separated by a space");
+      if (both.find(' ', space + 1) != std::string::npos)
+        r.fail_at(at, "merge #" + std::to_string(spec.merges.size()) + " \"" + both +
+                          "\" has more than two tokens");
+      spec.merges.emplace_back(both.substr(0, space), both.substr(space + 1));
+    } else {
+      r.expect('[', "or a string for a merge");
+      r.read_string(a);
+      r.expect(',', "between the two tokens of a merge");
+      r.read_string(b);
+      r.expect(']', "after the two tokens of a merge");
+      spec.merges.emplace_back(a, b);
+    }
+  } while (r.consume(','));
+  r.expect(']', "to end \"merges\"");
+  (void)file;
+}
+
+void parse_model(JsonReader& r, const std::string& file, BpeSpec& spec) {
+  r.expect('{', "to start \"model\"");
+  std::string type;
+  bool has_vocab = false, has_merges = false, vocab_is_list = false;
+  if (!r.consume('}')) {
+    std::string key;
+    do {
+      r.read_string(key);
+      r.expect(':', "after a key");
+      if (key == "type") {
+        r.read_string(type);
+      } else if (key == "vocab") {
+        parse_vocab(r, file, spec, vocab_is_list);
+        has_vocab = true;
+      } else if (key == "merges") {
+        parse_merges(r, file, spec);
+        has_merges = true;
+      } else if (key == "unk_token") {
+        const nlohmann::json v = r.read_small_value("model.unk_token");
+        spec.unk_token = v.is_string() ? v.get<std::string>() : std::string();
+      } else if (key == "byte_fallback" || key == "fuse_unk" || key == "ignore_merges") {
+        const nlohmann::json v = r.read_small_value(key.c_str());
+        const bool flag = v.is_boolean() && v.get<bool>();
+        (key == "byte_fallback" ? spec.byte_fallback : key == "fuse_unk" ? spec.fuse_unk : spec.ignore_merges) = flag;
+      } else if (key == "continuing_subword_prefix" || key == "end_of_word_suffix") {
+        const nlohmann::json v = r.read_small_value(key.c_str());
+        if (v.is_string() && !v.get<std::string>().empty()) unsupported(file, "BPE model with " + key);
+      } else {
+        r.skip_value();  // dropout (training only) and anything else
+      }
+    } while (r.consume(','));
+    r.expect('}', "to end \"model\"");
+  }
+  if (type.empty() && has_merges) type = "BPE";
+  if (type != "BPE")
+    throw Error("tokenizer " + file + ": model type '" + (type.empty() ? std::string("(none)") : type) +
+                "' is not supported (only BPE tokenizer.json files, as Gemma ships them)");
+  if (!has_vocab || vocab_is_list) throw Error("tokenizer " + file + ": BPE model has no \"vocab\" object");
+  if (!has_merges) throw Error("tokenizer " + file + ": BPE model has no \"merges\" list");
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("tokenizer: cannot open '" + path + "'");
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  in.seekg(0, std::ios::beg);
+  std::string data(static_cast<size_t>(size), '\0');
+  if (size > 0 && !in.read(data.data(), size)) throw Error("tokenizer: cannot read '" + path + "'");
+  return data;
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// The tokenizer.
+
+void replace_all(std::string& s, std::string_view from, std::string_view to) {
+  if (from.empty() || s.find(from) == std::string::npos) return;
+  std::string out;
+  out.reserve(s.size() + s.size() / 2);
+  size_t pos = 0;
+  while (true) {
+    const size_t hit = s.find(from, pos);
+    if (hit == std::string::npos) break;
+    out.append(s, pos, hit - pos);
+    out.append(to);
+    pos = hit + from.size();
+  }
+  out.append(s, pos, std::string::npos);
+  s = std::move(out);
+}
+
+inline size_t utf8_char_length(std::string_view s, size_t i) {
+  const unsigned char b = static_cast<unsigned char>(s[i]);
+  size_t n = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 1;  // invalid lead or truncated: one byte on its own
+  for (size_t k = 1; k < n; ++k)
+    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 1;
+  return n;
+}
+
+bool is_ascii_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_ascii_word(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+class BpeTokenizer final : public Tokenizer {
+ public:
+  explicit BpeTokenizer(BpeSpec spec) {
+    source_ = spec.source;
+    byte_fallback_ = spec.byte_fallback;
+    fuse_unk_ = spec.fuse_unk;
+    ignore_merges_ = spec.ignore_merges;
+    normalizer_ = std::move(spec.normalizer);
+    pre_tokenizer_ = std::move(spec.pre_tokenizer);
+    decoder_ = std::move(spec.decoder);
+
+    // Pieces by id.
+    int32_t max_id = -1;
+    for (const auto& [piece, id] : spec.vocab) max_id = std::max(max_id, id);
+    for (const auto& t : spec.added_tokens) max_id = std::max(max_id, t.id);
+    if (max_id < 0) throw Error("tokenizer " + source_ + ": the vocabulary is empty");
+    pieces_.resize(static_cast<size_t>(max_id) + 1);
+    flags_.assign(pieces_.size(), 0);
+    for (auto& [piece, id] : spec.vocab) {
+      if (flags_[id] & kExists)
+        throw Error("tokenizer " + source_ + ": vocabulary id " + std::to_string(id) + " is used by both '" +
+                    pieces_[id] + "' and '" + piece + "'");
+      pieces_[id] = std::move(piece);
+      flags_[id] |= kExists;
+    }
+    index_.init(&pieces_, pieces_.size());
+    {
+      // Hash a batch ahead and prefetch its slots: the table is far bigger than the caches.
+      constexpr size_t kBatch = 16;
+      uint64_t hashes[kBatch];
+      for (size_t base = 0; base < pieces_.size(); base += kBatch) {
+        const size_t n = std::min(kBatch, pieces_.size() - base);
+        for (size_t k = 0; k < n; ++k) {
+          hashes[k] = hash_bytes(pieces_[base + k]);
+          index_.prefetch(hashes[k]);
+        }
+        for (size_t k = 0; k < n; ++k)
+          if (flags_[base + k] & kExists) index_.insert(static_cast<int32_t>(base + k), false, hashes[k]);
+      }
+    }
+
+    // Added tokens: they take their id even where the model vocabulary has the same string elsewhere.
+    added_ = std::move(spec.added_tokens);
+    for (size_t k = 0; k < added_.size(); ++k) {
+      const AddedTokenSpec& t = added_[k];
+      if ((flags_[t.id] & kExists) && pieces_[t.id] != t.content)
+        throw Error("tokenizer " + source_ + ": added token '" + t.content + "' has id " + std::to_string(t.id) +
+                    ", which the vocabulary gives to '" + pieces_[t.id] + "'");
+      if (!(flags_[t.id] & kExists)) {
+        pieces_[t.id] = t.content;
+        flags_[t.id] |= kExists;
+      }
+      flags_[t.id] |= kAdded;
+      if (t.special) flags_[t.id] |= kSpecial;
+      index_.insert(t.id, true);
+      (t.normalized ? normalized_added_ : raw_added_).add(t.content, static_cast<int32_t>(k));
+    }
+    raw_added_.finish();
+    normalized_added_.finish();
+    for (size_t id = 0; id < pieces_.size(); ++id)
+      if (is_known_gemma_control_piece(pieces_[id])) flags_[id] |= kSpecial;
+
+    // Merges.
+    merges_.init(spec.merges.size() + 1);
+    {
+      // Batched like the vocabulary above: hash and prefetch, then look up, then insert.
+      constexpr size_t kBatch = 16;
+      std::string joined[kBatch];
+      uint64_t ha[kBatch], hb[kBatch], hm[kBatch];
+      int32_t ia[kBatch], ib[kBatch], im[kBatch];
+      for (size_t base = 0; base < spec.merges.size(); base += kBatch) {
+        const size_t n = std::min(kBatch, spec.merges.size() - base);
+        for (size_t k = 0; k < n; ++k) {
+          const auto& [a, b] = spec.merges[base + k];
+          joined[k].assign(a).append(b);
+          ha[k] = hash_bytes(a);
+          hb[k] = hash_bytes(b);
+          hm[k] = hash_bytes(joined[k]);
+          index_.prefetch(ha[k]);
+          index_.prefetch(hb[k]);
+          index_.prefetch(hm[k]);
+        }
+        for (size_t k = 0; k < n; ++k) {
+          const auto& [a, b] = spec.merges[base + k];
+          ia[k] = index_.find(a, ha[k]);
+          ib[k] = index_.find(b, hb[k]);
+          im[k] = index_.find(joined[k], hm[k]);
+          if (ia[k] < 0 || ib[k] < 0 || im[k] < 0)
+            throw Error("tokenizer " + source_ + ": merge #" + std::to_string(base + k) + " (\"" + a + "\", \"" + b +
+                        "\") uses a token that is not in the vocabulary: '" +
+                        (ia[k] < 0 ? a : ib[k] < 0 ? b : joined[k]) + "'");
+          merges_.prefetch(ia[k], ib[k]);
+        }
+        for (size_t k = 0; k < n; ++k)
+          merges_.insert_or_assign(ia[k], ib[k], MergeTable::Value{static_cast<int32_t>(base + k), im[k]});
+      }
+    }
+
+    // Lookup shortcuts.
+    for (int c = 0; c < 128; ++c) ascii_ids_[c] = index_.find(std::string(1, static_cast<char>(c)));
+    static const char* kHex = "0123456789ABCDEF";
+    for (int b = 0; b < 256; ++b) {
+      const std::string piece = std::string("<0x") + kHex[b >> 4] + kHex[b & 15] + ">";
+      byte_ids_[b] = index_.find(piece);
+    }
+    model_unk_id_ = spec.unk_token.empty() ? -1 : index_.find(spec.unk_token);
+    if (!spec.unk_token.empty() && model_unk_id_ < 0)
+      throw Error("tokenizer " + source_ + ": unk_token '" + spec.unk_token + "' is not in the vocabulary");
+    init_special_ids();
+  }
+
+  std::vector<int32_t> encode(std::string_view text) const override {
+    std::vector<int32_t> out;
+    out.reserve(text.size() / 3 + 4);
+    split_added(text, raw_added_, /*raw=*/true, 0, out);
+    return out;
+  }
+
+  std::string token_to_piece(int32_t id) const override {
+    check_id(id);
+    return pieces_[id];
+  }
+
+  int32_t piece_to_id(std::string_view piece) const override { return index_.find(piece); }
+  size_t vocab_size() const override { return pieces_.size(); }
+
+  bool is_special(int32_t id) const override {
+    check_id(id);
+    return (flags_[id] & kSpecial) != 0;
+  }
+
+  std::string token_bytes(int32_t id) const override {
+    check_id(id);
+    const std::string& piece = pieces_[id];
+    if (decoder_.byte_fallback && piece.size() == 6 && piece.compare(0, 3, "<0x") == 0 && piece[5] == '>') {
+      const int hi = hex_value(piece[3]), lo = hex_value(piece[4]);
+      if (hi >= 0 && lo >= 0) return std::string(1, static_cast<char>(hi * 16 + lo));
+    }
+    std::string s = piece;
+    for (const auto& [from, to] : decoder_.replacements) replace_all(s, from, to);
+    return s;
+  }
+
+  bool decode_strips_leading_space() const override { return decoder_.strip_leading_space; }
+  std::string kind() const override { return "huggingface-bpe"; }
+
+ private:
+  static constexpr uint8_t kExists = 1, kSpecial = 2, kAdded = 4;
+
+  static int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  }
+
+  void check_id(int32_t id) const {
+    if (id < 0 || static_cast<size_t>(id) >= pieces_.size())
+      throw Error("tokenizer " + source_ + ": token id " + std::to_string(id) + " is outside the vocabulary [0, " +
+                  std::to_string(pieces_.size()) + ")");
+  }
+
+  // Cuts `text` by the added tokens of `matcher`; stretches in between go on to the next stage.
+  // `offset` is where `text` starts in the original input (for "first section" rules).
+  void split_added(std::string_view text, const AddedTokenMatcher& matcher, bool raw, size_t offset,
+                   std::vector<int32_t>& out) const {
+    if (matcher.empty()) {
+      next_stage(text, raw, offset, out);
+      return;
+    }
+    size_t stretch_start = 0, i = 0;
+    while (i < text.size()) {
+      if (!matcher.may_start(static_cast<unsigned char>(text[i]))) {
+        ++i;
+        continue;
+      }
+      size_t len = 0;
+      const int32_t k = matcher.match(text, i, &len);
+      if (k < 0) {
+        ++i;
+        continue;
+      }
+      const AddedTokenSpec& t = added_[k];
+      size_t begin = i, end = i + len;
+      if (t.single_word && ((begin > 0 && is_ascii_word(text[begin - 1])) ||
+                            (end < text.size() && is_ascii_word(text[end])))) {
+        ++i;
+        continue;
+      }
+      if (t.lstrip)
+        while (begin > stretch_start && is_ascii_space(text[begin - 1])) --begin;
+      if (t.rstrip)
+        while (end < text.size() && is_ascii_space(text[end])) ++end;
+      if (begin > stretch_start) next_stage(text.substr(stretch_start, begin - stretch_start), raw,
+                                            offset + stretch_start, out);
+      out.push_back(t.id);
+      stretch_start = i = end;
+    }
+    if (stretch_start < text.size())
+      next_stage(text.substr(stretch_start), raw, offset + stretch_start, out);
+  }
+
+  void next_stage(std::string_view stretch, bool raw, size_t offset, std::vector<int32_t>& out) const {
+    if (raw) {
+      std::string normalized(stretch);
+      for (const NormalizerStep& step : normalizer_) {
+        if (step.kind == NormalizerStep::Kind::Replace) {
+          replace_all(normalized, step.pattern, step.content);
+        } else if (!normalized.empty()) {
+          normalized.insert(0, step.content);
+        }
+      }
+      split_added(normalized, normalized_added_, /*raw=*/false, offset, out);
+      return;
+    }
+    if (pre_tokenizer_.empty()) {
+      bpe(stretch, out);
+      return;
+    }
+    std::vector<std::string> words{std::string(stretch)};
+    for (const PreTokenizerStep& step : pre_tokenizer_) words = apply_pre_tokenizer(step, words, offset == 0);
+    for (const std::string& w : words) bpe(w, out);
+  }
+
+  static std::vector<std::string> apply_pre_tokenizer(const PreTokenizerStep& step,
+                                                      const std::vector<std::string>& words, bool first_section) {
+    std::vector<std::string> result;
+    for (size_t w = 0; w < words.size(); ++w) {
+      std::string word = words[w];
+      std::string pattern = step.pattern;
+      PreTokenizerStep::Behavior behavior = step.behavior;
+      if (step.kind == PreTokenizerStep::Kind::Metaspace) {
+        replace_all(word, " ", step.replacement);
+        const bool prepend = step.prepend == PreTokenizerStep::Prepend::Always ||
+                             (step.prepend == PreTokenizerStep::Prepend::First && first_section && w == 0);
+        if (prepend && word.compare(0, step.replacement.size(), step.replacement) != 0)
+          word.insert(0, step.replacement);
+        if (!step.split) {
+          if (!word.empty()) result.push_back(std::move(word));
+          continue;
+        }
+        pattern = step.replacement;
+        behavior = PreTokenizerStep::Behavior::MergedWithNext;
+      }
+      // Split `word` at literal occurrences of `pattern`.
+      std::vector<std::pair<size_t, size_t>> pieces;  // [begin, end)
+      size_t pos = 0, piece_start = 0;
+      bool last_was_match = false;
+      while (true) {
+        const size_t hit = word.find(pattern, pos);
+        if (hit == std::string::npos) break;
+        const size_t hit_end = hit + pattern.size();
+        using B = PreTokenizerStep::Behavior;
+        switch (behavior) {
+          case B::Removed:
+            pieces.emplace_back(piece_start, hit);
+            piece_start = hit_end;
+            break;
+          case B::Isolated:
+            pieces.emplace_back(piece_start, hit);
+            pieces.emplace_back(hit, hit_end);
+            piece_start = hit_end;
+            break;
+          case B::MergedWithPrevious:
+            pieces.emplace_back(piece_start, hit_end);
+            piece_start = hit_end;
+            break;
+          case B::MergedWithNext:
+            pieces.emplace_back(piece_start, hit);
+            piece_start = hit;
+            break;
+          case B::Contiguous:
+            if (last_was_match && hit == piece_start && !pieces.empty() && pieces.back().second == hit) {
+              pieces.back().second = hit_end;
+            } else {
+              pieces.emplace_back(piece_start, hit);
+              pieces.emplace_back(hit, hit_end);
+            }
+            piece_start = hit_end;
+            break;
+        }
+        last_was_match = true;
+        pos = hit_end;
+      }
+      pieces.emplace_back(piece_start, word.size());
+      for (const auto& [b, e] : pieces)
+        if (e > b) result.push_back(word.substr(b, e - b));
+    }
+    return result;
+  }
+
+  int32_t char_id(std::string_view ch) const {
+    if (ch.size() == 1 && static_cast<unsigned char>(ch[0]) < 128) return ascii_ids_[static_cast<unsigned char>(ch[0])];
+    return index_.find(ch);
+  }
+
+  void bpe(std::string_view word, std::vector<int32_t>& out) const {
+    if (word.empty()) return;
+    if (ignore_merges_) {
+      const int32_t id = index_.find(word);
+      if (id >= 0) {
+        out.push_back(id);
+        return;
+      }
+    }
+    struct Symbol {
+      int32_t id;      // -1: a character outside the vocabulary
+      int32_t prev, next;
+      uint32_t start, len;  // bytes in `word`; len 0 = merged away
+    };
+    std::vector<Symbol> syms;
+    syms.reserve(word.size());
+    for (size_t i = 0; i < word.size();) {
+      const size_t n = utf8_char_length(word, i);
+      const int32_t index = static_cast<int32_t>(syms.size());
+      syms.push_back(Symbol{char_id(word.substr(i, n)), index - 1, index + 1, static_cast<uint32_t>(i),
+                            static_cast<uint32_t>(n)});
+      i += n;
+    }
+    syms.back().next = -1;
+
+    if (syms.size() > 1) {
+      struct Candidate {
+        int32_t rank, pos, left, right, merged;
+        bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+      };
+      std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> heap;
+      auto consider = [&](int32_t pos) {
+        const Symbol& l = syms[pos];
+        if (l.next < 0 || l.id < 0) return;
+        const Symbol& r = syms[l.next];
+        if (r.id < 0) return;
+        if (const MergeTable::Value* v = merges_.find(l.id, r.id))
+          heap.push(Candidate{v->rank, pos, l.id, r.id, v->merged});
+      };
+      for (int32_t i = 0; i + 1 < static_cast<int32_t>(syms.size()); ++i) consider(i);
+      while (!heap.empty()) {
+        const Candidate c = heap.top();
+        heap.pop();
+        Symbol& l = syms[c.pos];
+        if (l.len == 0 || l.id != c.left || l.next < 0) continue;
+        Symbol& r = syms[l.next];
+        if (r.id != c.right) continue;
+        l.id = c.merged;
+        l.len += r.len;
+        r.len = 0;
+        l.next = r.next;
+        if (r.next >= 0) syms[r.next].prev = c.pos;
+        if (l.prev >= 0) consider(l.prev);
+        consider(c.pos);
+      }
+    }
+
+    bool last_unk = false;
+    for (int32_t i = 0; i >= 0; i = syms[i].next) {
+      const Symbol& s = syms[i];
+      if (s.id >= 0) {
+        out.push_back(s.id);
+        last_unk = false;
+        continue;
+      }
+      const std::string_view ch = word.substr(s.start, s.len);
+      if (byte_fallback_) {
+        bool all = true;
+        for (const char b : ch) all = all && byte_ids_[static_cast<unsigned char>(b)] >= 0;
+        if (all) {
+          for (const char b : ch) out.push_back(byte_ids_[static_cast<unsigned char>(b)]);
+          last_unk = false;
+          continue;
+        }
+      }
+      if (model_unk_id_ < 0)
+        throw Error("tokenizer " + source_ + ": cannot encode the character '" + std::string(ch) +
+                    "': it is not in the vocabulary and there is neither byte fallback nor an unk_token");
+      if (!(fuse_unk_ && last_unk)) out.push_back(model_unk_id_);
+      last_unk = true;
+    }
+  }
+
+  std::vector<std::string> pieces_;
+  std::vector<uint8_t> flags_;
+  PieceIndex index_;
+  MergeTable merges_;
+  std::vector<AddedTokenSpec> added_;
+  AddedTokenMatcher raw_added_, normalized_added_;
+  std::array<int32_t, 128> ascii_ids_{};
+  std::array<int32_t, 256> byte_ids_{};
+  int32_t model_unk_id_ = -1;
+  bool byte_fallback_ = false, fuse_unk_ = false, ignore_merges_ = false;
+  std::vector<NormalizerStep> normalizer_;
+  std::vector<PreTokenizerStep> pre_tokenizer_;
+  DecoderSpec decoder_;
+};
+
+}  // namespace
+
+BpeSpec BpeSpec::gemma_defaults() {
+  BpeSpec spec;
+  spec.unk_token = "<unk>";
+  spec.byte_fallback = true;
+  spec.fuse_unk = true;
+  spec.normalizer.push_back(NormalizerStep{NormalizerStep::Kind::Replace, " ", std::string(kMetaspace)});
+  spec.decoder.replacements.emplace_back(std::string(kMetaspace), " ");
+  spec.decoder.byte_fallback = true;
+  return spec;
+}
+
+std::unique_ptr<Tokenizer> make_bpe_tokenizer(BpeSpec spec) { return std::make_unique<BpeTokenizer>(std::move(spec)); }
+
+std::unique_ptr<Tokenizer> load_hf_tokenizer_json(const std::string& path) {
+  const std::string data = read_file(path);
+  BpeSpec spec;
+  spec.source = path;
+  size_t body = 0;
+  if (data.size() >= 3 && data.compare(0, 3, "\xEF\xBB\xBF") == 0) body = 3;  // UTF-8 byte order mark
+  JsonReader reader(std::string_view(data).substr(body), path);
+  reader.expect('{', "at the start of the file (a tokenizer.json is one JSON object)");
+  bool has_model = false;
+  nlohmann::json normalizer, pre_tokenizer, decoder;
+  if (!reader.consume('}')) {
+    std::string key;
+    do {
+      reader.read_string(key);
+      reader.expect(':', "after a key");
+      if (key == "model") {
+        parse_model(reader, path, spec);
+        has_model = true;
+      } else if (key == "added_tokens") {
+        parse_added_tokens(reader, path, spec.added_tokens);
+      } else if (key == "normalizer") {
+        normalizer = reader.read_small_value("\"normalizer\"");
+      } else if (key == "pre_tokenizer") {
+        pre_tokenizer = reader.read_small_value("\"pre_tokenizer\"");
+      } else if (key == "decoder") {
+        decoder = reader.read_small_value("\"decoder\"");
+      } else {
+        reader.skip_value();  // version, truncation, padding, post_processor (we never add <bos> ourselves)
+      }
+    } while (reader.consume(','));
+    reader.expect('}', "to end the top-level object");
+  }
+  if (!reader.at_end()) reader.fail("unexpected data after the top-level object");
+  if (!has_model) throw Error("tokenizer " + path + ": no \"model\" section (is this a tokenizer.json?)");
+  parse_normalizer(normalizer, path, spec.normalizer);
+  parse_pre_tokenizer(pre_tokenizer, path, spec.pre_tokenizer);
+  if (!decoder.is_null()) {
+    bool fused = false;
+    parse_decoder_step(decoder, path, spec.decoder, fused);
+  }
+  return make_bpe_tokenizer(std::move(spec));
+}
+
+}  // namespace gemma4::text

@@ -1,0 +1,252 @@
+// Every fast matmul path against the plain reference twin (matmul_reference: rows decoded to float32,
+// dot products in double), over odd sizes and tails. Tolerances are derived from what each path rounds:
+//  - BF16 weights (vdpbf16ps): activations rounded to bf16, products exact, float32 sums;
+//  - Q8_0/Q4_0 for few rows (VNNI): activations quantized to int8 per block of 32 (error <= scale/2);
+//  - quantized weights for many rows: weights and activations both rounded to bf16.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "formats/quantize.h"
+#include "kernels/cpu_features.h"
+#include "kernels/matmul.h"
+
+namespace gemma4 {
+namespace {
+
+std::vector<float> random_values(size_t n, uint64_t seed, float scale = 1.0f) {
+  std::mt19937_64 engine(seed);
+  std::normal_distribution<float> normal(0.0f, scale);
+  std::vector<float> out(n);
+  for (auto& v : out) v = normal(engine);
+  return out;
+}
+
+struct Matrix {
+  std::vector<uint8_t> bytes;
+  TensorView view;
+  std::vector<float> decoded;  // the weights as float32, row by row
+};
+
+Matrix make_matrix(DType type, int64_t rows, int64_t cols, uint64_t seed) {
+  Matrix m;
+  const auto values = random_values(static_cast<size_t>(rows * cols), seed, 0.05f);
+  m.bytes = encode_matrix(type, values.data(), rows, cols);
+  m.view.dtype = type;
+  m.view.shape = {rows, cols};
+  m.view.data = m.bytes.data();
+  m.view.nbytes = m.bytes.size();
+  m.decoded.resize(values.size());
+  for (int64_t r = 0; r < rows; ++r) kernels::dequantize_row(m.view, r, m.decoded.data() + r * cols);
+  return m;
+}
+
+// sum_i |x_i w_i| for each (token, output): the scale of every rounding bound below.
+std::vector<double> magnitudes(const std::vector<float>& x, int64_t n, const Matrix& m) {
+  const int64_t rows = m.view.rows(), cols = m.view.cols();
+  std::vector<double> out(static_cast<size_t>(n * rows));
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t o = 0; o < rows; ++o) {
+      double sum = 0;
+      for (int64_t i = 0; i < cols; ++i) sum += std::fabs(double(x[t * cols + i]) * m.decoded[o * cols + i]);
+      out[t * rows + o] = sum;
+    }
+  return out;
+}
+
+// Bound of the int8 activation quantization: each block's values move by at most amax/254.
+std::vector<double> int8_activation_bound(const std::vector<float>& x, int64_t n, const Matrix& m) {
+  const int64_t rows = m.view.rows(), cols = m.view.cols();
+  std::vector<double> out(static_cast<size_t>(n * rows), 0.0);
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t b = 0; b < cols / 32; ++b) {
+      float amax = 0;
+      for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[t * cols + b * 32 + i]));
+      const double step = amax / 254.0;
+      for (int64_t o = 0; o < rows; ++o) {
+        double wsum = 0;
+        for (int i = 0; i < 32; ++i) wsum += std::fabs(m.decoded[o * cols + b * 32 + i]);
+        out[t * rows + o] += step * wsum;
+      }
+    }
+  return out;
+}
+
+void expect_close(const std::vector<float>& got, const std::vector<float>& want, const std::vector<double>& bound,
+                  const char* what) {
+  ASSERT_EQ(got.size(), want.size());
+  int reported = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (!(std::fabs(double(got[i]) - want[i]) <= bound[i]) && reported++ < 5) {
+      ADD_FAILURE() << what << ": element " << i << " got " << got[i] << " want " << want[i] << " bound "
+                    << bound[i];
+    }
+  }
+}
+
+struct Case {
+  int64_t n, rows, cols;
+};
+
+// n = 1 (decode), a few rows (VNNI / tiles with token tails), many rows (prompt path); rows not a multiple
+// of the 4-row tile; cols with and without a tail of 32.
+const Case kCases[] = {{1, 1, 32}, {1, 13, 64}, {3, 7, 96}, {5, 37, 160}, {7, 9, 1536 / 8}, {8, 5, 32},
+                       {13, 17, 256}, {20, 33, 96}, {1, 260, 512}};
+
+class KernelsTest : public ::testing::Test {
+ protected:
+  void TearDown() override { kernels::force_portable_kernels(false); }
+
+  // Runs matmul on `pool` and the reference; returns both plus the magnitudes.
+  void run(DType type, const Case& c, uint64_t seed, ThreadPool& pool, std::vector<float>& got,
+           std::vector<float>& want, std::vector<double>& scale, std::vector<double>* int8_bound = nullptr) {
+    matrix_ = make_matrix(type, c.rows, c.cols, seed);
+    x_ = random_values(static_cast<size_t>(c.n * c.cols), seed + 100);
+    got.assign(static_cast<size_t>(c.n * c.rows), NAN);
+    want.assign(got.size(), NAN);
+    kernels::matmul(x_.data(), c.n, matrix_.view, got.data(), &pool);
+    kernels::matmul_reference(x_.data(), c.n, matrix_.view, want.data());
+    scale = magnitudes(x_, c.n, matrix_);
+    if (int8_bound) *int8_bound = int8_activation_bound(x_, c.n, matrix_);
+  }
+
+  Matrix matrix_;
+  std::vector<float> x_;
+};
+
+TEST_F(KernelsTest, PortablePathMatchesReference) {
+  kernels::force_portable_kernels(true);
+  ThreadPool pool(2);
+  for (DType type : {DType::F32, DType::BF16, DType::F16, DType::Q8_0, DType::Q4_0}) {
+    for (const Case& c : kCases) {
+      std::vector<float> got, want;
+      std::vector<double> scale;
+      run(type, c, 7, pool, got, want, scale);
+      for (auto& s : scale) s = 1e-6 * s + 1e-7;  // float32 sums of up to 1536 terms
+      expect_close(got, want, scale, dtype_name(type));
+    }
+  }
+}
+
+TEST_F(KernelsTest, Bf16Avx512MatchesReference) {
+  if (!kernels::cpu_features().avx512_bf16) GTEST_SKIP() << "this CPU has no AVX-512 BF16";
+  ThreadPool pool(2);
+  const Case extra[] = {{1, 5, 17}, {6, 9, 50}, {9, 4, 33}};  // bf16 rows need not be whole blocks
+  std::vector<Case> cases(std::begin(kCases), std::end(kCases));
+  cases.insert(cases.end(), std::begin(extra), std::end(extra));
+  for (const Case& c : cases) {
+    std::vector<float> got, want;
+    std::vector<double> scale;
+    run(DType::BF16, c, 11, pool, got, want, scale);
+    // x rounded to bf16: each product moves by <= 2^-9 of itself; plus float32 summation.
+    for (auto& s : scale) s = (std::ldexp(1.0, -9) + 1e-6) * s + 1e-7;
+    expect_close(got, want, scale, "bf16");
+  }
+}
+
+TEST_F(KernelsTest, Avx2Float32PathsMatchReference) {
+  const auto& cpu = kernels::cpu_features();
+  if (!cpu.avx2 || cpu.avx512_bf16) GTEST_SKIP() << "the AVX2 float32 paths are not the ones chosen on this CPU";
+  ThreadPool pool(2);
+  const Case extra[] = {{1, 5, 17}, {6, 9, 50}, {9, 4, 33}};  // rows that are not whole vectors
+  std::vector<Case> cases(std::begin(kCases), std::end(kCases));
+  cases.insert(cases.end(), std::begin(extra), std::end(extra));
+  for (DType type : {DType::F32, DType::BF16, DType::F16}) {
+    for (const Case& c : cases) {
+      if (type == DType::F16 && c.cols % 32 != 0) continue;
+      std::vector<float> got, want;
+      std::vector<double> scale;
+      run(type, c, 23, pool, got, want, scale);
+      for (auto& s : scale) s = 1e-6 * s + 1e-7;  // float32 products and sums only
+      expect_close(got, want, scale, dtype_name(type));
+    }
+  }
+  // Quantized weights for prompts are decoded to float32 rows: float32 rounding only.
+  for (DType type : {DType::Q8_0, DType::Q4_0}) {
+    for (const Case& c : kCases) {
+      if (c.n < 8) continue;
+      std::vector<float> got, want;
+      std::vector<double> scale;
+      run(type, c, 29, pool, got, want, scale);
+      for (auto& s : scale) s = 1e-6 * s + 1e-7;
+      expect_close(got, want, scale, dtype_name(type));
+    }
+  }
+}
+
+TEST_F(KernelsTest, QuantizedFewRowsMatchReferenceWithinActivationRounding) {
+  const auto& cpu = kernels::cpu_features();
+  if (!cpu.avx512_vnni && !cpu.avx2) GTEST_SKIP() << "this CPU has neither AVX-512 VNNI nor AVX2";
+  ThreadPool pool(2);
+  for (DType type : {DType::Q8_0, DType::Q4_0}) {
+    for (const Case& c : kCases) {
+      if (c.n >= 8) continue;  // the int8 path serves fewer than 8 rows
+      std::vector<float> got, want;
+      std::vector<double> scale, bound;
+      run(type, c, 13, pool, got, want, scale, &bound);
+      for (size_t i = 0; i < bound.size(); ++i) bound[i] = bound[i] * 1.001 + 1e-6 * scale[i] + 1e-7;
+      expect_close(got, want, bound, dtype_name(type));
+      // The bound is not vacuous: it stays well below the size of the outputs.
+      double bound_sum = 0, scale_sum = 0;
+      for (size_t i = 0; i < bound.size(); ++i) bound_sum += bound[i], scale_sum += scale[i];
+      EXPECT_LT(bound_sum, 0.05 * scale_sum);
+    }
+  }
+}
+
+TEST_F(KernelsTest, QuantizedPromptPathMatchesReferenceWithinBf16Rounding) {
+  if (!kernels::cpu_features().avx512_bf16) GTEST_SKIP() << "this CPU has no AVX-512 BF16";
+  ThreadPool pool(2);
+  for (DType type : {DType::Q8_0, DType::Q4_0}) {
+    for (const Case& c : kCases) {
+      if (c.n < 8) continue;
+      std::vector<float> got, want;
+      std::vector<double> scale;
+      run(type, c, 17, pool, got, want, scale);
+      // Weights and activations each rounded to bf16: a product moves by <= 2^-8 (+2^-18) of itself.
+      for (auto& s : scale) s = (std::ldexp(1.0, -8) + 1e-5) * s + 1e-7;
+      expect_close(got, want, scale, dtype_name(type));
+    }
+  }
+}
+
+TEST_F(KernelsTest, ResultsDoNotDependOnThreadCount) {
+  const Case c{9, 37, 96};
+  for (DType type : {DType::BF16, DType::Q8_0, DType::F32}) {
+    std::vector<float> first;
+    for (int threads : {1, 2, 3}) {
+      ThreadPool pool(threads);
+      std::vector<float> got, want;
+      std::vector<double> scale;
+      run(type, c, 19, pool, got, want, scale);
+      if (first.empty()) {
+        first = got;
+      } else {
+        EXPECT_EQ(got, first) << dtype_name(type) << " with " << threads << " threads";
+      }
+    }
+  }
+}
+
+TEST(ThreadPool, CoversEveryIndexOnceAcrossManyJobs) {
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    for (int64_t count : {1, 2, 3, 7, 100}) {
+      for (int repeat = 0; repeat < 50; ++repeat) {
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(count));
+        pool.parallel_for(count, [&](int64_t begin, int64_t end) {
+          for (int64_t i = begin; i < end; ++i) hits[static_cast<size_t>(i)]++;
+        });
+        for (int64_t i = 0; i < count; ++i) ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << i;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace gemma4

@@ -1,0 +1,85 @@
+// gemma4 generate: stream a model's answer to one prompt.
+#include <gemma4/causal_lm.h>
+#include <gemma4/chat_template.h>
+#include <gemma4/error.h>
+
+#include <cstdio>
+
+#include "cli_util.h"
+#include "command_registry.h"
+#include "core/thread_pool.h"
+#include "generation_options.h"
+
+namespace {
+
+struct GenerateArgs {
+  gemma4::cli::GenerationOptions options;
+  std::string prompt;
+  std::string system;
+  std::string tokens;
+  bool raw = false;
+  bool print_ids = false;
+  bool thinking = false;
+};
+
+void run_generate(const GenerateArgs& args) {
+  using namespace gemma4;
+  if (args.options.threads > 0) ThreadPool::set_global_threads(args.options.threads);
+  if (args.prompt.empty() == args.tokens.empty()) throw Error("give exactly one of --prompt TEXT or --tokens IDS");
+  CausalLM::Options lm_options;
+  lm_options.max_context = args.options.context;
+  auto lm = CausalLM::load(args.options.model, lm_options);
+
+  std::vector<int32_t> prompt;
+  if (!args.tokens.empty()) {
+    prompt = cli::parse_token_list(args.tokens);
+  } else {
+    if (!lm->tokenizer()) throw Error("model '" + args.options.model + "' has no tokenizer; use --tokens");
+    std::string text = args.prompt;
+    if (!args.raw) {
+      std::vector<ChatMessage> messages;
+      if (!args.system.empty()) messages.push_back({"system", args.system});
+      messages.push_back({"user", args.prompt});
+      ChatTemplateOptions template_options;
+      template_options.add_generation_prompt = true;
+      template_options.enable_thinking = args.thinking;
+      text = apply_chat_template(messages, template_options);
+    }
+    prompt = lm->tokenizer()->encode(text);
+  }
+
+  GenerationConfig config = args.options.generation_config();
+  bool first = true;
+  auto on_token = [&](int32_t token, const std::string& text) {
+    if (args.print_ids) {
+      if (token >= 0) std::printf(first ? "%d" : ",%d", token);
+      first = false;
+    } else {
+      std::fwrite(text.data(), 1, text.size(), stdout);
+    }
+    std::fflush(stdout);
+    return true;
+  };
+  GenerationResult result = lm->generate(prompt, config, on_token);
+  std::printf("\n");
+  std::fprintf(stderr, "[prompt: %lld tokens, %.2f tok/s | generated: %zu tokens, %.2f tok/s | stop: %s]\n",
+               static_cast<long long>(result.prompt_tokens),
+               result.prompt_seconds > 0 ? result.prompt_tokens / result.prompt_seconds : 0.0, result.tokens.size(),
+               result.generation_seconds > 0 ? result.tokens.size() / result.generation_seconds : 0.0,
+               result.stop_reason.c_str());
+}
+
+}  // namespace
+
+GEMMA4_REGISTER_COMMAND(generate, [](CLI::App& app) {
+  auto args = std::make_shared<GenerateArgs>();
+  auto* sub = app.add_subcommand("generate", "Generate text for one prompt, streamed to stdout");
+  args->options.add_to(sub);
+  sub->add_option("--prompt", args->prompt, "The user's message (chat template applied unless --raw)");
+  sub->add_option("--system", args->system, "A system prompt");
+  sub->add_option("--tokens", args->tokens, "The prompt as comma-separated token ids (used as is)");
+  sub->add_flag("--raw", args->raw, "Send the prompt text as is, without the chat template");
+  sub->add_flag("--thinking", args->thinking, "Let the model think first (enable_thinking)");
+  sub->add_flag("--print-ids", args->print_ids, "Print generated token ids (comma-separated) instead of text");
+  sub->callback([args] { run_generate(*args); });
+});

@@ -1,0 +1,56 @@
+// Sampling and context options shared by `generate` and `chat`.
+#pragma once
+
+#include <gemma4/causal_lm.h>
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+namespace gemma4::cli {
+
+struct GenerationOptions {
+  std::string model;
+  int64_t max_tokens = 256;
+  float temperature = 1.0f;
+  int top_k = 64;
+  float top_p = 0.95f;
+  float min_p = 0.0f;
+  float repetition_penalty = 1.0f;
+  uint64_t seed = 0;
+  bool greedy = false;
+  std::vector<std::string> stop;
+  int64_t context = 4096;
+  int threads = 0;
+
+  void add_to(CLI::App* app) {
+    app->add_option("--model", model, "Model folder, GGUF file, preset name, or builtin:tiny")->required();
+    app->add_option("--max-tokens", max_tokens, "Most tokens to generate");
+    app->add_option("--temperature", temperature, "Sampling temperature (0 = greedy)");
+    app->add_option("--top-k", top_k, "Keep the k most likely tokens (0 = all)");
+    app->add_option("--top-p", top_p, "Keep the smallest set with this much probability (1 = all)");
+    app->add_option("--min-p", min_p, "Drop tokens below min-p x the top probability");
+    app->add_option("--repetition-penalty", repetition_penalty, "Penalty for tokens already in the context (1 = none)");
+    app->add_option("--seed", seed, "Random seed");
+    app->add_flag("--greedy", greedy, "Always pick the most likely token");
+    app->add_option("--stop", stop, "Stop before this string (repeatable)");
+    app->add_option("--context", context, "Context length (KV cache positions)");
+    app->add_option("--threads", threads, "Worker threads (default: all cores)");
+  }
+
+  GenerationConfig generation_config() const {
+    GenerationConfig config;
+    config.max_new_tokens = max_tokens;
+    config.sampling.temperature = greedy ? 0.0f : temperature;
+    config.sampling.top_k = top_k;
+    config.sampling.top_p = top_p;
+    config.sampling.min_p = min_p;
+    config.sampling.repetition_penalty = repetition_penalty;
+    config.sampling.seed = seed;
+    config.stop_strings = stop;
+    return config;
+  }
+};
+
+}  // namespace gemma4::cli
