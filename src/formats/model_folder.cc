@@ -30,7 +30,7 @@ LoadedModel load_model(const std::string& path) {
   if (is_builtin_model(path)) {
     LoadedModel builtin;
     builtin.config = builtin_tiny_config();
-    builtin.weights = make_random_weights(builtin.config, /*seed=*/1234, DType::F32);
+    builtin.weights = make_random_weights(builtin.config, /*seed=*/1234, DType::F32, kDemoEmbeddingStd);
     builtin.format = "builtin";
     builtin.tokenizer_json = make_test_tokenizer_json(builtin.config.vocabulary_size);
     return builtin;

@@ -27,4 +27,10 @@ void softmax_inplace(float* x, int64_t n);
 void rope_inplace(float* head, int64_t head_dim, int64_t rotated_pairs, double position, double wavelength,
                   double scaling_factor);
 
+// Vectorised building blocks for attention inner loops (AVX2 when the CPU has it, plain loops
+// otherwise; float32 sums in a different order than a sequential loop).
+float dot(const float* a, const float* b, int64_t n);
+// y[i] += alpha * x[i]
+void axpy(float alpha, const float* x, float* y, int64_t n);
+
 }  // namespace gemma4::kernels

@@ -38,7 +38,8 @@ bool ends_with(const std::string& text, const std::string& suffix) {
 
 }  // namespace
 
-std::shared_ptr<WeightSource> make_random_weights(const Gemma4Config& config, uint64_t seed, DType storage) {
+std::shared_ptr<WeightSource> make_random_weights(const Gemma4Config& config, uint64_t seed, DType storage,
+                                                   double embedding_std) {
   auto source = std::make_shared<WeightSource>();
   source->description = "random weights (seed " + std::to_string(seed) + ")";
   NormalSource normal(seed);
@@ -50,7 +51,7 @@ std::shared_ptr<WeightSource> make_random_weights(const Gemma4Config& config, ui
     const std::string& name = tensor.name;
     if (tensor.role == TensorRole::kMatrix) {
       const bool embedding = name == "embed_tokens.weight" || name == "embed_tokens_per_layer.weight";
-      const double std_dev = embedding ? 0.5 : 1.0 / std::sqrt(static_cast<double>(tensor.shape.back()));
+      const double std_dev = embedding ? embedding_std : 1.0 / std::sqrt(static_cast<double>(tensor.shape.back()));
       for (auto& v : values) v = static_cast<float>(std_dev * normal.next());
     } else if (tensor.role == TensorRole::kScalar) {
       for (auto& v : values) v = 1.0f + 0.1f * normal.next();

@@ -1248,12 +1248,15 @@ BpeSpec BpeSpec::gemma_defaults() {
 std::unique_ptr<Tokenizer> make_bpe_tokenizer(BpeSpec spec) { return std::make_unique<BpeTokenizer>(std::move(spec)); }
 
 std::unique_ptr<Tokenizer> load_hf_tokenizer_json(const std::string& path) {
-  const std::string data = read_file(path);
+  return parse_hf_tokenizer_json(read_file(path), path);
+}
+
+std::unique_ptr<Tokenizer> parse_hf_tokenizer_json(std::string_view data, const std::string& path) {
   BpeSpec spec;
   spec.source = path;
   size_t body = 0;
   if (data.size() >= 3 && data.compare(0, 3, "\xEF\xBB\xBF") == 0) body = 3;  // UTF-8 byte order mark
-  JsonReader reader(std::string_view(data).substr(body), path);
+  JsonReader reader(data.substr(body), path);
   reader.expect('{', "at the start of the file (a tokenizer.json is one JSON object)");
   bool has_model = false;
   nlohmann::json normalizer, pre_tokenizer, decoder;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -71,6 +72,8 @@ struct BpeSpec {
 
 std::unique_ptr<Tokenizer> make_bpe_tokenizer(BpeSpec spec);
 std::unique_ptr<Tokenizer> load_hf_tokenizer_json(const std::string& path);
+// The same from text in memory; `source` names it in messages.
+std::unique_ptr<Tokenizer> parse_hf_tokenizer_json(std::string_view json, const std::string& source);
 std::unique_ptr<Tokenizer> load_sentencepiece_model(const std::string& path);
 
 // Pieces that Gemma vocabularies use as control tokens; is_special() is true for these whatever the file says.

@@ -15,6 +15,7 @@
 #include "formats/quantize.h"
 #include "kernels/cpu_features.h"
 #include "kernels/matmul.h"
+#include "kernels/ops.h"
 
 namespace gemma4 {
 namespace {
@@ -245,6 +246,25 @@ TEST(ThreadPool, CoversEveryIndexOnceAcrossManyJobs) {
         for (int64_t i = 0; i < count; ++i) ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << i;
       }
     }
+  }
+}
+
+}  // namespace
+}  // namespace gemma4
+
+namespace gemma4 {
+namespace {
+
+TEST(KernelsOps, DotAndAxpyMatchPlainLoops) {
+  for (int64_t n : {1, 7, 8, 15, 16, 17, 256, 515}) {
+    const auto a = random_values(static_cast<size_t>(n), 31 + n);
+    const auto b = random_values(static_cast<size_t>(n), 37 + n);
+    double want = 0, magnitude = 0;
+    for (int64_t i = 0; i < n; ++i) want += double(a[i]) * b[i], magnitude += std::fabs(double(a[i]) * b[i]);
+    EXPECT_NEAR(kernels::dot(a.data(), b.data(), n), want, 1e-6 * magnitude + 1e-7) << n;
+    std::vector<float> y = b;
+    kernels::axpy(0.37f, a.data(), y.data(), n);
+    for (int64_t i = 0; i < n; ++i) EXPECT_NEAR(y[i], b[i] + 0.37 * a[i], 1e-6 * (std::fabs(b[i]) + std::fabs(a[i]))) << i;
   }
 }
 

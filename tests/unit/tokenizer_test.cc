@@ -322,7 +322,8 @@ TEST(SentencePieceTokenizer, ControlAndUserDefinedPiecesAreMatchedWhole) {
   EXPECT_EQ(tok->encode("<start_of_turn>"), (Ids{6}));
   EXPECT_EQ(tok->encode("the fox<end_of_turn>"), (Ids{9, 12, 7}));
   EXPECT_EQ(tok->encode("<start_of_turn> the fox<end_of_turn>"), (Ids{6, 9, 12, 7}));
-  EXPECT_EQ(tok->encode("the <|image|><|image|> fox"), (Ids{9, 8, 8, 12}));
+  EXPECT_EQ(tok->encode("the<|image|><|image|> fox"), (Ids{9, 8, 8, 12}));
+  EXPECT_EQ(tok->encode("the <|image|>"), (Ids{9, 3, 8}));  // a lone "▁" is not in this tiny vocabulary
   EXPECT_EQ(tok->decode({1, 9, 12, 2}), "<bos>the fox<eos>");
   EXPECT_EQ(tok->decode({1, 9, 12, 2}, true), "the fox");
 }

@@ -18,6 +18,7 @@ struct MakeArgs {
   std::string out;
   uint64_t seed = 0;
   std::string dtype = "f32";
+  double embedding_std = gemma4::kTestEmbeddingStd;
 };
 
 gemma4::DType parse_storage(const std::string& name) {
@@ -36,9 +37,11 @@ GEMMA4_REGISTER_COMMAND(make_test_model, [](CLI::App& app) {
   sub->add_option("--out", args->out, "Output folder")->required();
   sub->add_option("--seed", args->seed, "Random seed");
   sub->add_option("--dtype", args->dtype, "Storage type of the matrices: f32, bf16 or f16");
+  sub->add_option("--embedding-std", args->embedding_std,
+                  "Standard deviation of the random embeddings (0.5: peaked outputs for comparisons; 0.02: varied text)");
   sub->callback([args] {
     const gemma4::Gemma4Config config = gemma4::config_from_file(args->config_path);
-    auto weights = gemma4::make_random_weights(config, args->seed, parse_storage(args->dtype));
+    auto weights = gemma4::make_random_weights(config, args->seed, parse_storage(args->dtype), args->embedding_std);
     gemma4::write_hf_folder(args->out, config, *weights);
     // A synthetic byte-level tokenizer, so text prompts work on test models with a big enough vocabulary.
     if (config.vocabulary_size >= gemma4::test_tokenizer_min_vocab()) {
