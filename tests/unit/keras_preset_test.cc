@@ -2,6 +2,7 @@
 // tensors as the fixtures' Hugging Face safetensors, run to KerasHub's outputs, and the sharded and
 // bfloat16/float16 forms Keras writes (made here by tests/formats/write_keras_preset.py) load alike.
 #include <gemma4/backbone.h>
+#include <gemma4/causal_lm.h>
 #include <gemma4/error.h>
 #include <gtest/gtest.h>
 
@@ -167,20 +168,29 @@ BackboneInputs fixture_inputs(const std::string& name) {
   return in;
 }
 
-TEST(KerasPreset, TextAllReproducesKerasHubOutputs) {
-  auto backbone = Backbone::from_folder(preset("text_all").string());
-  const BackboneOutputs out = backbone->forward(fixture_inputs("text_all"));
-  EXPECT_EQ(out.sequence_output.size() / 16, 2u * fixture_inputs("text_all").sequence_length);
-  expect_close(out.logits, fixture("text_all") / "outputs" / "logits.npy");
-  expect_close(out.sequence_output, fixture("text_all") / "outputs" / "sequence_output.npy");
+// KerasHub's own outputs, reproduced from the Hugging Face files and from the KerasHub preset folder
+// (same weights): both samples of the batch, sample 1 right-padded, every layer's output.
+void expect_reproduces_fixture(const std::string& name, const fs::path& folder) {
+  SCOPED_TRACE(folder.string());
+  auto backbone = Backbone::from_folder(folder.string());
+  ForwardOptions options;
+  options.keep_hidden_states = true;
+  const BackboneOutputs out = backbone->forward(fixture_inputs(name), options);
+  const fs::path outputs = fixture(name) / "outputs";
+  expect_close(out.logits, outputs / "logits.npy");
+  expect_close(out.sequence_output, outputs / "sequence_output.npy");
+  expect_close(out.hidden_states, outputs / "hidden_states.npy");
+  if (backbone->config().is_embedding_model) expect_close(out.pooled_output, outputs / "pooled_output.npy");
 }
 
-TEST(KerasPreset, EmbeddingModelReproducesKerasHubOutputs) {
-  auto backbone = Backbone::from_folder(preset("embedding").string());
-  const BackboneOutputs out = backbone->forward(fixture_inputs("embedding"));
-  expect_close(out.logits, fixture("embedding") / "outputs" / "logits.npy");
-  expect_close(out.sequence_output, fixture("embedding") / "outputs" / "sequence_output.npy");
-  expect_close(out.pooled_output, fixture("embedding") / "outputs" / "pooled_output.npy");
+TEST(KerasHubGolden, TextAllReproducesKerasHubOutputs) {
+  expect_reproduces_fixture("text_all", fixture("text_all"));
+  expect_reproduces_fixture("text_all", preset("text_all"));
+}
+
+TEST(KerasHubGolden, EmbeddingModelReproducesKerasHubOutputs) {
+  expect_reproduces_fixture("embedding", fixture("embedding"));
+  expect_reproduces_fixture("embedding", preset("embedding"));
 }
 
 TEST(KerasPreset, ShardedPresetLoadsIdentically) {
@@ -306,6 +316,31 @@ TEST(KerasNames, EveryRuleHasADistinctTargetAndKnownPlaceholders) {
     const bool block = rule.canonical.find("{i}") != std::string::npos;
     EXPECT_EQ(block, rule.keras.find("{i}") != std::string::npos) << rule.canonical;
   }
+}
+
+}  // namespace
+}  // namespace gemma4
+
+namespace gemma4 {
+namespace {
+
+// KerasHub's Gemma4CausalLM greedy generation (8 tokens after sample 0's 24-token prompt), reproduced
+// through our KV cache: prefill, then single-token decode steps on KV-shared, K=V, MoE and PLE layers.
+TEST(KerasHubGolden, GreedyGenerationMatchesKerasHub) {
+  const fs::path folder = fs::path(GEMMA4_SHARED_DIR) / "data" / "kerashub_fixtures" / "text_all";
+  const NpyArray generated = read_npy((folder / "outputs" / "generated_token_ids.npy").string());
+  const NpyArray tokens = read_npy((folder / "inputs" / "token_ids.npy").string());
+  std::vector<int32_t> prompt(tokens.values.begin(), tokens.values.begin() + tokens.shape[1]);
+  std::vector<int32_t> expected(generated.values.begin() + tokens.shape[1], generated.values.end());
+  CausalLM::Options options;
+  options.max_context = 64;
+  options.prefill_chunk = 7;  // several prefill chunks, past the window of 4
+  CausalLM lm(Backbone::from_folder(folder.string()), nullptr, options);
+  GenerationConfig config;
+  config.sampling = SamplingConfig::greedy();
+  config.max_new_tokens = static_cast<int64_t>(expected.size());
+  config.stop_token_ids = {-1};
+  EXPECT_EQ(lm.generate(prompt, config).tokens, expected);
 }
 
 }  // namespace
