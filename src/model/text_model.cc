@@ -151,18 +151,16 @@ void TextModel::attention(int64_t layer, const ChunkInput& input, int64_t start,
       keys.clear();
       for (int64_t j = first; j <= last; ++j) {
         if (!cache.valid(j)) continue;
-        const float* key = cache.key(donor, j) + kv_head * head_dim;
-        float dot = 0.0f;
-        for (int64_t i = 0; i < head_dim; ++i) dot += query[i] * key[i];  // attention scale is 1.0
-        if (soft_cap) dot = static_cast<float>(*soft_cap * std::tanh(dot / *soft_cap));
-        scores.push_back(dot);
+        // Attention scale is 1.0: the q/k norms take the place of 1/sqrt(head_dim).
+        float score = kernels::dot(query, cache.key(donor, j) + kv_head * head_dim, head_dim);
+        if (soft_cap) score = static_cast<float>(*soft_cap * std::tanh(score / *soft_cap));
+        scores.push_back(score);
         keys.push_back(j);
       }
       if (scores.empty()) continue;  // a fully masked row gives zeros, as in KerasHub
       kernels::softmax_inplace(scores.data(), static_cast<int64_t>(scores.size()));
       for (size_t s = 0; s < keys.size(); ++s) {
-        const float* value = cache.value(donor, keys[s]) + kv_head * head_dim;
-        for (int64_t i = 0; i < head_dim; ++i) result[i] += scores[s] * value[i];
+        kernels::axpy(scores[s], cache.value(donor, keys[s]) + kv_head * head_dim, result, head_dim);
       }
     }
   });
