@@ -1258,7 +1258,7 @@ std::unique_ptr<Tokenizer> parse_hf_tokenizer_json(std::string_view data, const 
   if (data.size() >= 3 && data.compare(0, 3, "\xEF\xBB\xBF") == 0) body = 3;  // UTF-8 byte order mark
   JsonReader reader(data.substr(body), path);
   reader.expect('{', "at the start of the file (a tokenizer.json is one JSON object)");
-  bool has_model = false;
+  bool has_model = false, keras_config = false;
   nlohmann::json normalizer, pre_tokenizer, decoder;
   if (!reader.consume('}')) {
     std::string key;
@@ -1277,12 +1277,16 @@ std::unique_ptr<Tokenizer> parse_hf_tokenizer_json(std::string_view data, const 
       } else if (key == "decoder") {
         decoder = reader.read_small_value("\"decoder\"");
       } else {
+        if (key == "class_name" || key == "registered_name") keras_config = true;
         reader.skip_value();  // version, truncation, padding, post_processor (we never add <bos> ourselves)
       }
     } while (reader.consume(','));
     reader.expect('}', "to end the top-level object");
   }
   if (!reader.at_end()) reader.fail("unexpected data after the top-level object");
+  if (!has_model && keras_config)
+    throw Error("tokenizer " + path + ": this is a KerasHub tokenizer config, not a vocabulary; the vocabulary "
+                "is assets/tokenizer/vocabulary.spm next to it (pass the preset folder)");
   if (!has_model) throw Error("tokenizer " + path + ": no \"model\" section (is this a tokenizer.json?)");
   parse_normalizer(normalizer, path, spec.normalizer);
   parse_pre_tokenizer(pre_tokenizer, path, spec.pre_tokenizer);

@@ -19,6 +19,8 @@
 
 #include <unistd.h>
 
+#include "formats/gguf_writer.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -342,10 +344,46 @@ TEST(TokenizerLoad, FindsTheTokenizerInsideAFolder) {
   std::ifstream in(kTestSpm, std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   dir.write("keras/assets/tokenizer/vocabulary.spm", bytes);
+  // A KerasHub preset's top-level tokenizer.json is the Keras layer config, not a vocabulary.
+  const std::string keras_config = dir.write(
+      "keras/tokenizer.json", R"({"module": "keras_hub.src.models.gemma4.gemma4_tokenizer", "class_name": )"
+                              R"("Gemma4Tokenizer", "config": {"name": "gemma4_tokenizer"}})");
   EXPECT_EQ(Tokenizer::load(dir.path() + "/keras")->encode("the fox"), (Ids{9, 12}));
+  EXPECT_NE(error_of([&] { Tokenizer::load(keras_config); }).find("KerasHub tokenizer config"), std::string::npos);
   dir.write("hf/tokenizer.json", mini_tokenizer_json(true, true).dump());
   dir.write("hf/tokenizer.model", bytes);  // tokenizer.json wins
   EXPECT_EQ(Tokenizer::load(dir.path() + "/hf")->kind(), "huggingface-bpe");
+}
+
+TEST(TokenizerLoad, ReadsTheTokenizerOfAGgufModel) {
+  // The mini vocabulary as llama.cpp's tokenizer.ggml.* keys (token types: 1 normal, 2 unknown, 3 control,
+  // 4 user-defined, 6 byte).
+  const nlohmann::json j = mini_tokenizer_json(true, true);
+  std::vector<std::string> tokens(280);
+  for (const auto& [piece, id] : j["model"]["vocab"].items()) tokens[id.get<int>()] = piece;
+  std::vector<int32_t> types(tokens.size(), 1);
+  for (int id = 0; id < 6; ++id) types[id] = 3;
+  types[MiniIds::unk] = 2;
+  types[MiniIds::nl] = types[MiniIds::nlnl] = 4;
+  for (int b = 0; b < 256; ++b) types[byte_id(b)] = 6;
+  std::vector<std::string> merges;
+  for (const auto& m : j["model"]["merges"]) merges.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
+  gemma4::gguf::GgufWriter writer;
+  writer.add_string("general.architecture", "gemma4");
+  writer.add_string("tokenizer.ggml.model", "gemma4");
+  writer.add_string_array("tokenizer.ggml.tokens", tokens);
+  writer.add_i32_array("tokenizer.ggml.token_type", types);
+  writer.add_string_array("tokenizer.ggml.merges", merges);
+  TempDir dir;
+  const std::string path = dir.path() + "/model.gguf";
+  writer.write(path);
+  const auto from_gguf = Tokenizer::load(path);
+  const auto from_json = Tokenizer::load(dir.write("tokenizer.json", j.dump()));
+  for (const char* text : {"hello world", "<|turn>aaa<turn|>\n\n\n", "h\xC3\xA9 \xF0\x9F\x99\x82"})
+    EXPECT_EQ(from_gguf->encode(text), from_json->encode(text)) << text;
+  EXPECT_EQ(from_gguf->special_ids().turn_end, MiniIds::turn_end);
+  EXPECT_TRUE(from_gguf->is_special(MiniIds::turn_start));
+  EXPECT_EQ(from_gguf->decode(from_gguf->encode("hello world")), "hello world");
 }
 
 // ---- Errors -----------------------------------------------------------------------------------------------
