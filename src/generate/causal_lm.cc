@@ -7,7 +7,7 @@
 #include "formats/model_folder.h"
 #include "generate/sampler.h"
 #include "model/kv_cache.h"
-#include "model/test_tokenizer.h"
+#include "text/tokenizer_internal.h"
 #include "model/text_model.h"
 #include "model/weights.h"
 
@@ -35,8 +35,8 @@ std::unique_ptr<CausalLM> CausalLM::load(const std::string& model_path, const Op
   ModelWeights weights = bind_weights(loaded.config, loaded.weights);
   auto backbone = std::make_unique<Backbone>(std::make_unique<TextModel>(loaded.config, std::move(weights)));
   std::unique_ptr<Tokenizer> tokenizer;
-  if (loaded.format == "builtin") {
-    tokenizer = make_test_tokenizer(loaded.config.vocabulary_size);
+  if (!loaded.tokenizer_json.empty()) {  // built from GGUF metadata, or the built-in model's
+    tokenizer = text::parse_hf_tokenizer_json(loaded.tokenizer_json, model_path + " (tokenizer)");
   } else if (!loaded.tokenizer.empty()) {
     tokenizer = Tokenizer::load(loaded.tokenizer);
   }

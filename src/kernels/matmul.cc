@@ -50,9 +50,11 @@ void matmul(const float* x, int64_t n, const TensorView& w, float* y, ThreadPool
     return;
   }
   if (cpu.avx2) {
-    if (w.dtype == DType::BF16 && n < kPromptRows) {
+    if (n >= kPromptRows) {
+      simd::matmul_packed_avx2(x, n, w, y, *pool);
+    } else if (w.dtype == DType::BF16) {
       simd::matmul_bf16_avx2(x, n, w, y, *pool);
-    } else if (int8_blocks && n < kPromptRows) {
+    } else if (int8_blocks) {
       simd::matmul_q8_q4_avx2(x, n, w, y, *pool);
     } else if (w.dtype == DType::F32) {
       simd::matmul_f32_avx2(x, n, w, y, *pool);

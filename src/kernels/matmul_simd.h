@@ -34,6 +34,9 @@ void matmul_q8_q4_avx2(const float* x, int64_t n, const TensorView& w, float* y,
 
 // float32 weights.
 void matmul_f32_avx2(const float* x, int64_t n, const TensorView& w, float* y, ThreadPool& pool);
+// Any weight type for prompts (many rows of x): panels of 16 weight rows decoded to float32 and
+// transposed once per chunk of columns, then reused by tiles of 6 tokens (matmul_avx2_packed.cc).
+void matmul_packed_avx2(const float* x, int64_t n, const TensorView& w, float* y, ThreadPool& pool);
 
 // pool.parallel_for, or fn(0, count) on this thread when the product has fewer than ~64K multiply-adds:
 // waking a worker costs more than such a product (norm-sized vectors, tiny test models).

@@ -20,18 +20,15 @@ void rms_norm(const float* x, const float* weight, int64_t rows, int64_t dim, fl
   }
 }
 
+// Through 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)): the same value without the cancellation of 1 + tanh(u)
+// for negative x (the vectorised twin in ops_simd.cc evaluates the same expression).
 float gelu_tanh(float x) {
   constexpr float kSqrt2OverPi = 0.7978845608028654f;
-  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+  const float u = kSqrt2OverPi * (x * (1.0f + 0.044715f * x * x));
+  return x / (1.0f + std::exp(-2.0f * u));
 }
 
-void gelu_tanh_inplace(float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] = gelu_tanh(x[i]);
-}
-
-void gelu_tanh_mul(float* a, const float* b, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) a[i] = gelu_tanh(a[i]) * b[i];
-}
+// gelu_tanh_inplace and gelu_tanh_mul: ops_simd.cc (vectorised when the CPU has AVX2).
 
 void soft_cap_inplace(float* x, int64_t n, float cap) {
   for (int64_t i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] / cap);

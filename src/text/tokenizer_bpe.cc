@@ -209,7 +209,8 @@ class MergeTable {
   size_t mask_ = 0;
 };
 
-// Added tokens, matched on bytes: at each position the longest token starting there.
+// Added tokens, matched on bytes: at each position the longest token starting there. A byte trie whose edges
+// are sorted by (parent, byte) once all tokens are in, so a step is a binary search among a node's children.
 class AddedTokenMatcher {
  public:
   void add(std::string_view content, int32_t index) {
@@ -217,38 +218,39 @@ class AddedTokenMatcher {
     int32_t node = 0;
     for (const char ch : content) {
       const unsigned char b = static_cast<unsigned char>(ch);
-      int32_t child = child_of(node, b);
-      if (child < 0) {
-        child = static_cast<int32_t>(terminal_.size());
+      const uint64_t key = (uint64_t(node) << 8) | b;
+      auto it = building_.find(key);
+      if (it == building_.end()) {
+        const int32_t child = static_cast<int32_t>(terminal_.size());
         terminal_.push_back(-1);
         edges_.push_back(Edge{node, b, child});
-        sorted_ = false;
+        it = building_.emplace(key, child).first;
       }
-      node = child;
+      node = it->second;
     }
-    terminal_[node] = index;
+    terminal_[node] = index;  // a later token with the same content wins
     first_byte_[static_cast<unsigned char>(content[0])] = true;
-    empty_ = false;
   }
 
+  // Call once after the last add().
   void finish() {
+    building_.clear();
     std::sort(edges_.begin(), edges_.end(), [](const Edge& a, const Edge& b) {
       return a.parent != b.parent ? a.parent < b.parent : a.byte < b.byte;
     });
-    sorted_ = true;
     first_edge_.assign(terminal_.size() + 1, 0);
     for (const Edge& e : edges_) ++first_edge_[e.parent + 1];
     for (size_t i = 1; i < first_edge_.size(); ++i) first_edge_[i] += first_edge_[i - 1];
   }
 
-  bool empty() const { return empty_; }
+  bool empty() const { return edges_.empty(); }
   bool may_start(unsigned char b) const { return first_byte_[b]; }
 
   // Longest match at text[pos...]: returns the token index and sets *len, or -1.
   int32_t match(std::string_view text, size_t pos, size_t* len) const {
     int32_t node = 0, best = -1;
     for (size_t i = pos; i < text.size(); ++i) {
-      node = sorted_child(node, static_cast<unsigned char>(text[i]));
+      node = child(node, static_cast<unsigned char>(text[i]));
       if (node < 0) break;
       if (terminal_[node] >= 0) {
         best = terminal_[node];
@@ -265,18 +267,10 @@ class AddedTokenMatcher {
     int32_t child;
   };
 
-  // Used while building (edges unsorted): linear scan of this node's edges via a small side map.
-  int32_t child_of(int32_t node, unsigned char b) {
-    const uint64_t key = (uint64_t(node) << 8) | b;
-    auto it = build_map_.find(key);
-    if (it != build_map_.end()) return it->second;
-    build_map_.emplace(key, static_cast<int32_t>(terminal_.size()));
-    return -1;
-  }
-
-  int32_t sorted_child(int32_t node, unsigned char b) const {
+  int32_t child(int32_t node, unsigned char b) const {
     const Edge* lo = edges_.data() + first_edge_[node];
-    const Edge* hi = edges_.data() + first_edge_[node + 1];
+    const Edge* const end = edges_.data() + first_edge_[node + 1];
+    const Edge* hi = end;
     while (lo < hi) {
       const Edge* mid = lo + (hi - lo) / 2;
       if (mid->byte < b) {
@@ -285,267 +279,14 @@ class AddedTokenMatcher {
         hi = mid;
       }
     }
-    return (lo < edges_.data() + first_edge_[node + 1] && lo->byte == b) ? lo->child : -1;
+    return (lo < end && lo->byte == b) ? lo->child : -1;
   }
 
-  std::vector<int32_t> terminal_{-1};  // node 0 is the root
+  std::vector<int32_t> terminal_{-1};  // token index per node; node 0 is the root
   std::vector<Edge> edges_;
-  std::vector<uint32_t> first_edge_;
-  std::unordered_map<uint64_t, int32_t> build_map_;
+  std::vector<uint32_t> first_edge_{0, 0};  // edges of node n: [first_edge_[n], first_edge_[n + 1])
+  std::unordered_map<uint64_t, int32_t> building_;  // (node, byte) -> child while adding
   std::array<bool, 256> first_byte_{};
-  bool sorted_ = false;
-  bool empty_ = true;
-};
-
-// ------------------------------------------------------------------------------------------------------------
-// A small JSON reader for the big parts of tokenizer.json.
-
-class JsonReader {
- public:
-  JsonReader(std::string_view text, const std::string& file) : text_(text), file_(file) {}
-
-  [[noreturn]] void fail(const std::string& what) const { fail_at(pos_, what); }
-
-  [[noreturn]] void fail_at(size_t at, const std::string& what) const {
-    size_t line = 1, column = 1;
-    for (size_t i = 0; i < at && i < text_.size(); ++i) {
-      if (text_[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
-      }
-    }
-    throw Error("tokenizer " + file_ + ": malformed JSON at line " + std::to_string(line) + ", column " +
-                std::to_string(column) + ": " + what);
-  }
-
-  void skip_ws() {
-    while (pos_ < text_.size()) {
-      const char c = text_[pos_];
-      if (c != ' ' && c != '\n' && c != '\r' && c != '\t') break;
-      ++pos_;
-    }
-  }
-
-  bool at_end() {
-    skip_ws();
-    return pos_ >= text_.size();
-  }
-
-  char peek() {
-    skip_ws();
-    if (pos_ >= text_.size()) fail("unexpected end of file");
-    return text_[pos_];
-  }
-
-  bool consume(char c) {
-    if (peek() == c) {
-      ++pos_;
-      return true;
-    }
-    return false;
-  }
-
-  void expect(char c, const char* context) {
-    if (!consume(c)) fail(std::string("expected '") + c + "' " + context + describe_here());
-  }
-
-  std::string describe_here() {
-    if (pos_ >= text_.size()) return " but the file ends";
-    const char c = text_[pos_];
-    if (static_cast<unsigned char>(c) < 0x20) return " but found a control character";
-    return std::string(" but found '") + c + "'";
-  }
-
-  // Reads a JSON string (with the opening quote next) into `out`.
-  void read_string(std::string& out) {
-    if (peek() != '"') fail("expected a string" + describe_here());
-    const size_t start = ++pos_;
-    // Fast path: no escapes.
-    size_t i = start;
-    while (i < text_.size()) {
-      const char c = text_[i];
-      if (c == '"') {
-        out.assign(text_.data() + start, i - start);
-        pos_ = i + 1;
-        return;
-      }
-      if (c == '\\' || static_cast<unsigned char>(c) < 0x20) break;
-      ++i;
-    }
-    out.assign(text_.data() + start, i - start);
-    pos_ = i;
-    while (true) {
-      if (pos_ >= text_.size()) fail_at(start - 1, "unterminated string");
-      const char c = text_[pos_];
-      if (c == '"') {
-        ++pos_;
-        return;
-      }
-      if (static_cast<unsigned char>(c) < 0x20) fail("control character inside a string (must be escaped)");
-      if (c != '\\') {
-        out.push_back(c);
-        ++pos_;
-        continue;
-      }
-      if (++pos_ >= text_.size()) fail_at(start - 1, "unterminated string");
-      const char e = text_[pos_++];
-      switch (e) {
-        case '"': out.push_back('"'); break;
-        case '\\': out.push_back('\\'); break;
-        case '/': out.push_back('/'); break;
-        case 'b': out.push_back('\b'); break;
-        case 'f': out.push_back('\f'); break;
-        case 'n': out.push_back('\n'); break;
-        case 'r': out.push_back('\r'); break;
-        case 't': out.push_back('\t'); break;
-        case 'u': {
-          uint32_t cp = read_hex4();
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            if (pos_ + 1 >= text_.size() || text_[pos_] != '\\' || text_[pos_ + 1] != 'u')
-              fail("\\u escape with a lone high surrogate");
-            pos_ += 2;
-            const uint32_t low = read_hex4();
-            if (low < 0xDC00 || low > 0xDFFF) fail("\\u escape with a lone high surrogate");
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            fail("\\u escape with a lone low surrogate");
-          }
-          append_utf8(out, cp);
-          break;
-        }
-        default: fail_at(pos_ - 2, std::string("invalid escape '\\") + e + "' in a string");
-      }
-    }
-  }
-
-  int64_t read_integer() {
-    skip_ws();
-    const size_t start = pos_;
-    bool negative = false;
-    if (pos_ < text_.size() && text_[pos_] == '-') {
-      negative = true;
-      ++pos_;
-    }
-    int64_t value = 0;
-    size_t digits = 0;
-    while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') {
-      value = value * 10 + (text_[pos_] - '0');
-      if (value > (int64_t{1} << 40)) fail_at(start, "integer too large");
-      ++pos_;
-      ++digits;
-    }
-    if (digits == 0) fail_at(start, "expected an integer" + describe_here());
-    if (pos_ < text_.size() && (text_[pos_] == '.' || text_[pos_] == 'e' || text_[pos_] == 'E'))
-      fail_at(start, "expected an integer, found a number with a fraction or exponent");
-    return negative ? -value : value;
-  }
-
-  // Skips one value of any kind, returning its text.
-  std::string_view skip_value() {
-    skip_ws();
-    const size_t start = pos_;
-    std::vector<char> stack;
-    std::string scratch;
-    do {
-      const char c = peek();
-      if (c == '{' || c == '[') {
-        stack.push_back(c == '{' ? '}' : ']');
-        ++pos_;
-        if (consume(stack.back())) {
-          stack.pop_back();
-        } else {
-          if (c == '{') {
-            read_string(scratch);
-            expect(':', "after an object key");
-          }
-          continue;
-        }
-      } else if (c == '"') {
-        read_string(scratch);
-      } else if (c == '-' || (c >= '0' && c <= '9')) {
-        while (pos_ < text_.size() && std::strchr("+-0123456789.eE", text_[pos_]) != nullptr && text_[pos_])
-          ++pos_;
-      } else if (text_.compare(pos_, 4, "true") == 0 || text_.compare(pos_, 4, "null") == 0) {
-        pos_ += 4;
-      } else if (text_.compare(pos_, 5, "false") == 0) {
-        pos_ += 5;
-      } else {
-        fail("expected a value" + describe_here());
-      }
-      // After a complete value: close containers or move to the next element.
-      while (!stack.empty()) {
-        if (consume(',')) {
-          if (stack.back() == '}') {
-            read_string(scratch);
-            expect(':', "after an object key");
-          }
-          break;
-        }
-        if (consume(stack.back())) {
-          stack.pop_back();
-          continue;
-        }
-        fail(std::string("expected ',' or '") + stack.back() + "'" + describe_here());
-      }
-    } while (!stack.empty());
-    return text_.substr(start, pos_ - start);
-  }
-
-  nlohmann::json read_small_value(const char* what) {
-    const size_t start = (skip_ws(), pos_);
-    const std::string_view span = skip_value();
-    try {
-      return nlohmann::json::parse(span);
-    } catch (const nlohmann::json::exception& e) {
-      fail_at(start, std::string("in ") + what + ": " + e.what());
-    }
-  }
-
-  size_t pos() const { return pos_; }
-
- private:
-  uint32_t read_hex4() {
-    if (pos_ + 4 > text_.size()) fail("truncated \\u escape");
-    uint32_t v = 0;
-    for (int k = 0; k < 4; ++k) {
-      const char h = text_[pos_++];
-      v <<= 4;
-      if (h >= '0' && h <= '9') {
-        v |= h - '0';
-      } else if (h >= 'a' && h <= 'f') {
-        v |= h - 'a' + 10;
-      } else if (h >= 'A' && h <= 'F') {
-        v |= h - 'A' + 10;
-      } else {
-        fail_at(pos_ - 1, "invalid hex digit in a \\u escape");
-      }
-    }
-    return v;
-  }
-
-  static void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-      out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  }
-
-  std::string_view text_;
-  const std::string& file_;
-  size_t pos_ = 0;
 };
 
 // ------------------------------------------------------------------------------------------------------------
@@ -672,15 +413,10 @@ void parse_decoder_step(const nlohmann::json& j, const std::string& file, Decode
   }
 }
 
-void parse_added_tokens(JsonReader& r, const std::string& file, std::vector<AddedTokenSpec>& out) {
-  if (r.peek() == 'n') {  // null
-    r.skip_value();
-    return;
-  }
-  r.expect('[', "to start \"added_tokens\"");
-  if (r.consume(']')) return;
-  do {
-    const nlohmann::json j = r.read_small_value("an added_tokens entry");
+void parse_added_tokens(const nlohmann::json& tokens, const std::string& file, std::vector<AddedTokenSpec>& out) {
+  if (tokens.is_null()) return;
+  if (!tokens.is_array()) throw Error("tokenizer " + file + ": \"added_tokens\" is not a list");
+  for (const nlohmann::json& j : tokens) {
     if (!j.is_object() || !j.contains("id") || !j["id"].is_number_integer() || !j.contains("content") ||
         !j["content"].is_string())
       throw Error("tokenizer " + file + ": an added_tokens entry lacks an integer \"id\" or a string \"content\": " +
@@ -695,103 +431,61 @@ void parse_added_tokens(JsonReader& r, const std::string& file, std::vector<Adde
     t.single_word = j.value("single_word", false);
     if (t.id < 0) throw Error("tokenizer " + file + ": added token '" + t.content + "' has a negative id");
     out.push_back(std::move(t));
-  } while (r.consume(','));
-  r.expect(']', "to end \"added_tokens\"");
-}
-
-void parse_vocab(JsonReader& r, const std::string& file, BpeSpec& spec, bool& vocab_is_list) {
-  const char c = r.peek();
-  if (c == '[') {  // Unigram-style [[piece, score], ...]
-    vocab_is_list = true;
-    r.skip_value();
-    return;
   }
-  r.expect('{', "to start \"vocab\"");
-  spec.vocab.reserve(300000);
-  if (r.consume('}')) return;
-  std::string piece;
-  do {
-    r.read_string(piece);
-    r.expect(':', "after a vocab entry");
-    const size_t at = r.pos();
-    const int64_t id = r.read_integer();
-    if (id < 0 || id > 0x7FFFFFF) r.fail_at(at, "vocab id " + std::to_string(id) + " out of range");
-    spec.vocab.emplace_back(piece, static_cast<int32_t>(id));
-  } while (r.consume(','));
-  r.expect('}', "to end \"vocab\"");
-  (void)file;
 }
 
-void parse_merges(JsonReader& r, const std::string& file, BpeSpec& spec) {
-  r.expect('[', "to start \"merges\"");
-  spec.merges.reserve(600000);
-  if (r.consume(']')) return;
-  std::string a, b;
-  do {
-    if (r.peek() == '"') {
-      const size_t at = r.pos();
-      std::string both;
-      r.read_string(both);
-      const size_t space = both.find(' ', 1);
-      if (space == std::string::npos)
-        r.fail_at(at, "merge #" + std::to_string(spec.merges.size()) + " \"" + both +
-                          "\" is not two tokens separated by a space");
-      if (both.find(' ', space + 1) != std::string::npos)
-        r.fail_at(at, "merge #" + std::to_string(spec.merges.size()) + " \"" + both +
-                          "\" has more than two tokens");
-      spec.merges.emplace_back(both.substr(0, space), both.substr(space + 1));
-    } else {
-      r.expect('[', "or a string for a merge");
-      r.read_string(a);
-      r.expect(',', "between the two tokens of a merge");
-      r.read_string(b);
-      r.expect(']', "after the two tokens of a merge");
-      spec.merges.emplace_back(a, b);
+void parse_vocab(const nlohmann::json& vocab, const std::string& file, BpeSpec& spec) {
+  spec.vocab.reserve(vocab.size());
+  for (const auto& [piece, id] : vocab.items()) {
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > 0x7FFFFFF) {
+      throw Error("tokenizer " + file + ": vocab entry '" + piece + "' has id " + id.dump() +
+                  ", not an integer in range");
     }
-  } while (r.consume(','));
-  r.expect(']', "to end \"merges\"");
-  (void)file;
+    spec.vocab.emplace_back(piece, id.get<int32_t>());
+  }
 }
 
-void parse_model(JsonReader& r, const std::string& file, BpeSpec& spec) {
-  r.expect('{', "to start \"model\"");
-  std::string type;
-  bool has_vocab = false, has_merges = false, vocab_is_list = false;
-  if (!r.consume('}')) {
-    std::string key;
-    do {
-      r.read_string(key);
-      r.expect(':', "after a key");
-      if (key == "type") {
-        r.read_string(type);
-      } else if (key == "vocab") {
-        parse_vocab(r, file, spec, vocab_is_list);
-        has_vocab = true;
-      } else if (key == "merges") {
-        parse_merges(r, file, spec);
-        has_merges = true;
-      } else if (key == "unk_token") {
-        const nlohmann::json v = r.read_small_value("model.unk_token");
-        spec.unk_token = v.is_string() ? v.get<std::string>() : std::string();
-      } else if (key == "byte_fallback" || key == "fuse_unk" || key == "ignore_merges") {
-        const nlohmann::json v = r.read_small_value(key.c_str());
-        const bool flag = v.is_boolean() && v.get<bool>();
-        (key == "byte_fallback" ? spec.byte_fallback : key == "fuse_unk" ? spec.fuse_unk : spec.ignore_merges) = flag;
-      } else if (key == "continuing_subword_prefix" || key == "end_of_word_suffix") {
-        const nlohmann::json v = r.read_small_value(key.c_str());
-        if (v.is_string() && !v.get<std::string>().empty()) unsupported(file, "BPE model with " + key);
-      } else {
-        r.skip_value();  // dropout (training only) and anything else
-      }
-    } while (r.consume(','));
-    r.expect('}', "to end \"model\"");
+void parse_merges(const nlohmann::json& merges, const std::string& file, BpeSpec& spec) {
+  if (!merges.is_array()) throw Error("tokenizer " + file + ": \"merges\" is not a list");
+  spec.merges.reserve(merges.size());
+  for (const nlohmann::json& merge : merges) {
+    const std::string where = "tokenizer " + file + ": merge #" + std::to_string(spec.merges.size());
+    if (merge.is_string()) {  // "a b"
+      const std::string& both = merge.get_ref<const std::string&>();
+      const size_t space = both.find(' ', 1);
+      if (space == std::string::npos) throw Error(where + " \"" + both + "\" is not two tokens separated by a space");
+      if (both.find(' ', space + 1) != std::string::npos) throw Error(where + " \"" + both + "\" has more than two tokens");
+      spec.merges.emplace_back(both.substr(0, space), both.substr(space + 1));
+    } else if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {  // ["a", "b"]
+      spec.merges.emplace_back(merge[0].get<std::string>(), merge[1].get<std::string>());
+    } else {
+      throw Error(where + " is neither \"a b\" nor [\"a\", \"b\"]: " + merge.dump().substr(0, 100));
+    }
   }
-  if (type.empty() && has_merges) type = "BPE";
+}
+
+void parse_model(const nlohmann::json& model, const std::string& file, BpeSpec& spec) {
+  if (!model.is_object()) throw Error("tokenizer " + file + ": \"model\" is not an object");
+  std::string type = model.value("type", std::string());
+  if (type.empty() && model.contains("merges")) type = "BPE";
   if (type != "BPE")
     throw Error("tokenizer " + file + ": model type '" + (type.empty() ? std::string("(none)") : type) +
                 "' is not supported (only BPE tokenizer.json files, as Gemma ships them)");
-  if (!has_vocab || vocab_is_list) throw Error("tokenizer " + file + ": BPE model has no \"vocab\" object");
-  if (!has_merges) throw Error("tokenizer " + file + ": BPE model has no \"merges\" list");
+  if (!model.contains("vocab") || !model["vocab"].is_object())
+    throw Error("tokenizer " + file + ": BPE model has no \"vocab\" object");
+  if (!model.contains("merges")) throw Error("tokenizer " + file + ": BPE model has no \"merges\" list");
+  parse_vocab(model["vocab"], file, spec);
+  parse_merges(model["merges"], file, spec);
+  if (model.contains("unk_token") && model["unk_token"].is_string()) spec.unk_token = model["unk_token"].get<std::string>();
+  auto flag = [&](const char* key) { return model.contains(key) && model[key].is_boolean() && model[key].get<bool>(); };
+  spec.byte_fallback = flag("byte_fallback");
+  spec.fuse_unk = flag("fuse_unk");
+  spec.ignore_merges = flag("ignore_merges");
+  for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
+    if (model.contains(key) && model[key].is_string() && !model[key].get<std::string>().empty()) {
+      unsupported(file, std::string("BPE model with ") + key);
+    }
+  }
 }
 
 std::string read_file(const std::string& path) {
@@ -1254,46 +948,29 @@ std::unique_ptr<Tokenizer> load_hf_tokenizer_json(const std::string& path) {
 std::unique_ptr<Tokenizer> parse_hf_tokenizer_json(std::string_view data, const std::string& path) {
   BpeSpec spec;
   spec.source = path;
-  size_t body = 0;
-  if (data.size() >= 3 && data.compare(0, 3, "\xEF\xBB\xBF") == 0) body = 3;  // UTF-8 byte order mark
-  JsonReader reader(data.substr(body), path);
-  reader.expect('{', "at the start of the file (a tokenizer.json is one JSON object)");
-  bool has_model = false, keras_config = false;
-  nlohmann::json normalizer, pre_tokenizer, decoder;
-  if (!reader.consume('}')) {
-    std::string key;
-    do {
-      reader.read_string(key);
-      reader.expect(':', "after a key");
-      if (key == "model") {
-        parse_model(reader, path, spec);
-        has_model = true;
-      } else if (key == "added_tokens") {
-        parse_added_tokens(reader, path, spec.added_tokens);
-      } else if (key == "normalizer") {
-        normalizer = reader.read_small_value("\"normalizer\"");
-      } else if (key == "pre_tokenizer") {
-        pre_tokenizer = reader.read_small_value("\"pre_tokenizer\"");
-      } else if (key == "decoder") {
-        decoder = reader.read_small_value("\"decoder\"");
-      } else {
-        if (key == "class_name" || key == "registered_name") keras_config = true;
-        reader.skip_value();  // version, truncation, padding, post_processor (we never add <bos> ourselves)
-      }
-    } while (reader.consume(','));
-    reader.expect('}', "to end the top-level object");
+  if (data.size() >= 3 && data.compare(0, 3, "\xEF\xBB\xBF") == 0) data.remove_prefix(3);  // UTF-8 byte order mark
+  nlohmann::json root;
+  try {
+    root = nlohmann::json::parse(data);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error("tokenizer " + path + ": malformed JSON (" + e.what() + ")");
   }
-  if (!reader.at_end()) reader.fail("unexpected data after the top-level object");
-  if (!has_model && keras_config)
+  if (!root.is_object()) throw Error("tokenizer " + path + ": malformed JSON: a tokenizer.json is one JSON object, not " + std::string(root.type_name()));
+  if (!root.contains("model") && (root.contains("class_name") || root.contains("registered_name")))
     throw Error("tokenizer " + path + ": this is a KerasHub tokenizer config, not a vocabulary; the vocabulary "
                 "is assets/tokenizer/vocabulary.spm next to it (pass the preset folder)");
-  if (!has_model) throw Error("tokenizer " + path + ": no \"model\" section (is this a tokenizer.json?)");
-  parse_normalizer(normalizer, path, spec.normalizer);
-  parse_pre_tokenizer(pre_tokenizer, path, spec.pre_tokenizer);
-  if (!decoder.is_null()) {
+  if (!root.contains("model")) throw Error("tokenizer " + path + ": no \"model\" section (is this a tokenizer.json?)");
+  parse_model(root["model"], path, spec);
+  if (root.contains("added_tokens")) parse_added_tokens(root["added_tokens"], path, spec.added_tokens);
+  const nlohmann::json null;
+  auto section = [&](const char* key) -> const nlohmann::json& { return root.contains(key) ? root[key] : null; };
+  parse_normalizer(section("normalizer"), path, spec.normalizer);
+  parse_pre_tokenizer(section("pre_tokenizer"), path, spec.pre_tokenizer);
+  if (!section("decoder").is_null()) {
     bool fused = false;
-    parse_decoder_step(decoder, path, spec.decoder, fused);
+    parse_decoder_step(section("decoder"), path, spec.decoder, fused);
   }
+  root = nullptr;  // free the document before the tokenizer builds its own tables
   return make_bpe_tokenizer(std::move(spec));
 }
 

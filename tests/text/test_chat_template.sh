@@ -24,11 +24,11 @@ die() { echo "FAIL: $*"; echo "0 passed, 1 failed"; exit 1; }
 [ -x "$GEMMA4" ] || die "$GEMMA4 not found (build the project first)"
 PYTHON=${PYTHON_JINJA:-}
 if [ -z "$PYTHON" ]; then
-  for candidate in python3 /usr/bin/python3; do
+  for candidate in /usr/bin/python3 python3; do
     if "$candidate" -c 'import jinja2' 2>/dev/null; then PYTHON=$candidate; break; fi
   done
 fi
-[ -n "$PYTHON" ] && "$PYTHON" -c 'import jinja2' 2>/dev/null || die "no Python with jinja2 (pip install jinja2, or set PYTHON_JINJA)"
+[ -n "$PYTHON" ] && "$PYTHON" -c 'import jinja2' 2>/dev/null || die "no Python with jinja2 (./setup.sh installs python3-jinja2; or set PYTHON_JINJA)"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/gemma4_chat_template.XXXXXX")
 if [ "${KEEP_TMP:-0}" = 1 ]; then echo "work folder: $TMP"; else trap 'rm -rf "$TMP"' EXIT; fi

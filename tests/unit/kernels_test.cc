@@ -180,6 +180,68 @@ TEST_F(KernelsTest, Avx2Float32PathsMatchReference) {
   }
 }
 
+// Q4_K / Q6_K matrices of random bytes (no encoder here) with small, finite f16 scales, so the packed
+// path's per-chunk block offsets are checked against dequantize_row for the k-quant layouts too.
+Matrix make_raw_kquant_matrix(DType type, int64_t rows, int64_t cols, uint64_t seed) {
+  Matrix m;
+  m.view.dtype = type;
+  m.view.shape = {rows, cols};
+  const size_t row_bytes = dtype_row_bytes(type, cols);
+  m.bytes.resize(row_bytes * static_cast<size_t>(rows));
+  std::mt19937_64 engine(seed);
+  for (auto& b : m.bytes) b = static_cast<uint8_t>(engine());
+  const size_t block_bytes = type == DType::Q4_K ? 144 : 210;
+  const size_t scale_offsets[2] = {type == DType::Q4_K ? size_t{0} : size_t{208}, size_t{2}};
+  for (size_t block = 0; block < m.bytes.size() / block_bytes; ++block) {
+    for (int f = 0; f < (type == DType::Q4_K ? 2 : 1); ++f) {
+      uint8_t* p = m.bytes.data() + block * block_bytes + scale_offsets[f];
+      const uint16_t half = static_cast<uint16_t>(0x1c00 + engine() % 0x400);  // f16 in [2^-8, 2^-7)
+      p[0] = static_cast<uint8_t>(half & 0xff);
+      p[1] = static_cast<uint8_t>(half >> 8);
+    }
+  }
+  m.view.data = m.bytes.data();
+  m.view.nbytes = m.bytes.size();
+  m.decoded.resize(static_cast<size_t>(rows * cols));
+  for (int64_t r = 0; r < rows; ++r) kernels::dequantize_row(m.view, r, m.decoded.data() + r * cols);
+  return m;
+}
+
+// The AVX2 prompt path (n >= 8): panels of 16 rows, chunks of 256 columns, tiles of 6 tokens, token blocks
+// of at most 192. Cases cross each of those edges (rows 16k +- 1, cols 256 + tail, n = 6k + 1, n > 192).
+// Every product is float32-exact (the weights decoded exactly as the reference decodes them), and each
+// output is one fused multiply-add chain over <= 256 columns plus one add per further chunk, so the error is
+// at most (chain length) * 2^-24 * sum |x w| (Higham's bound for recursive summation).
+TEST_F(KernelsTest, Avx2PackedPromptPathMatchesReference) {
+  const auto& cpu = kernels::cpu_features();
+  if (!cpu.avx2 || cpu.avx512_bf16) GTEST_SKIP() << "the AVX2 prompt path is not the one chosen on this CPU";
+  ThreadPool pool(2);
+  const Case cases[] = {{8, 5, 32}, {13, 17, 256}, {19, 15, 288}, {8, 33, 544}, {200, 19, 64}, {25, 1, 96}};
+  const DType types[] = {DType::F32, DType::BF16, DType::F16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K};
+  for (DType type : types) {
+    for (const Case& c : cases) {
+      const bool kquant = type == DType::Q4_K || type == DType::Q6_K;
+      if (kquant && c.cols % 256 != 0) continue;
+      std::vector<float> got, want;
+      std::vector<double> scale;
+      if (kquant) {
+        matrix_ = make_raw_kquant_matrix(type, c.rows, c.cols, 41);
+        x_ = random_values(static_cast<size_t>(c.n * c.cols), 43);
+        got.assign(static_cast<size_t>(c.n * c.rows), NAN);
+        want.assign(got.size(), NAN);
+        kernels::matmul(x_.data(), c.n, matrix_.view, got.data(), &pool);
+        kernels::matmul_reference(x_.data(), c.n, matrix_.view, want.data());
+        scale = magnitudes(x_, c.n, matrix_);
+      } else {
+        run(type, c, 37, pool, got, want, scale);
+      }
+      const double chain = double(std::min<int64_t>(c.cols, 256) + (c.cols + 255) / 256);
+      for (auto& s : scale) s = chain * std::ldexp(1.0, -24) * 1.01 * s + 1e-30;
+      expect_close(got, want, scale, dtype_name(type));
+    }
+  }
+}
+
 TEST_F(KernelsTest, QuantizedFewRowsMatchReferenceWithinActivationRounding) {
   const auto& cpu = kernels::cpu_features();
   if (!cpu.avx512_vnni && !cpu.avx2) GTEST_SKIP() << "this CPU has neither AVX-512 VNNI nor AVX2";
@@ -266,6 +328,51 @@ TEST(KernelsOps, DotAndAxpyMatchPlainLoops) {
     kernels::axpy(0.37f, a.data(), y.data(), n);
     for (int64_t i = 0; i < n; ++i) EXPECT_NEAR(y[i], b[i] + 0.37 * a[i], 1e-6 * (std::fabs(b[i]) + std::fabs(a[i]))) << i;
   }
+}
+
+}  // namespace
+}  // namespace gemma4
+
+namespace gemma4 {
+namespace {
+
+// GELU-tanh (vectorised where the CPU has AVX2; masked tails) against 0.5 x (1 + tanh(u)) in double.
+// The float32 evaluation rounds u = sqrt(2/pi) x (1 + 0.044715 x^2) about 5 times (|du| <= 5 * 2^-24 |u|),
+// which moves exp(-2u) by 2|du| relative, plus a few roundings in exp, 1 + e and the division:
+// |got - want| <= (10 |u| + 16) 2^-24 |want| (+ 1e-16 |x| for the double reference's own cancellation
+// 1 + tanh(u) at very negative x, + 1e-37 for the clamped exp).
+TEST(KernelsOps, GeluTanhMatchesDoubleTanh) {
+  std::vector<float> x;
+  for (float v = -12.0f; v <= 12.0f; v += 0.01171875f) x.push_back(v);
+  for (float v : {0.0f, -0.0f, 1e-30f, -1e-30f, 1e-6f, -1e-6f, 40.0f, -40.0f, 100.0f, -100.0f}) x.push_back(v);
+  x.push_back(0.3f);  // an odd count: the last 8 elements are not one full vector
+  const auto b = random_values(x.size(), 47);
+  for (int run = 0; run < 4; ++run) {
+    const bool with_b = run % 2 == 1;
+    kernels::force_portable_kernels(run >= 2);
+    std::vector<float> a = x;
+    if (with_b) {
+      kernels::gelu_tanh_mul(a.data(), b.data(), static_cast<int64_t>(a.size()));
+    } else {
+      kernels::gelu_tanh_inplace(a.data(), static_cast<int64_t>(a.size()));
+    }
+    int failures = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double v = x[i];
+      const double u = 0.7978845608028654 * (v + 0.044715 * v * v * v);
+      double want = 0.5 * v * (1.0 + std::tanh(u));
+      double bound = (10.0 * std::fabs(u) + 16.0) * std::ldexp(1.0, -24) * std::fabs(want) + 1e-16 * std::fabs(v) + 1e-37;
+      if (with_b) {
+        want *= b[i];
+        bound = bound * std::fabs(b[i]) + std::ldexp(1.0, -24) * std::fabs(want);
+      }
+      if (!(std::fabs(a[i] - want) <= bound) && failures++ < 5) {
+        ADD_FAILURE() << "x " << x[i] << (with_b ? " (times b)" : "") << (run >= 2 ? " (portable)" : "")
+                      << ": got " << a[i] << " want " << want;
+      }
+    }
+  }
+  kernels::force_portable_kernels(false);
 }
 
 }  // namespace
