@@ -133,11 +133,14 @@ GEMMA4_TARGET_AVX2 void transpose_into_panel(const float* const (&src)[kPanelRow
 template <int T>
 GEMMA4_TARGET_AVX2 void tile(const float* panel, int64_t depth, const float* x, int64_t ldx, float* y, int64_t ldy,
                              int valid, bool accumulate) {
+  // Every loop over t fully unrolled, so GCC keeps the accumulators in registers (not on the stack).
   __m256 acc[T][2];
+#pragma GCC unroll 6
   for (int t = 0; t < T; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
   for (int64_t k = 0; k < depth; ++k) {
     const __m256 w0 = _mm256_load_ps(panel + k * kPanelRows);
     const __m256 w1 = _mm256_load_ps(panel + k * kPanelRows + 8);
+#pragma GCC unroll 6
     for (int t = 0; t < T; ++t) {
       const __m256 xv = _mm256_broadcast_ss(x + t * ldx + k);
       acc[t][0] = _mm256_fmadd_ps(w0, xv, acc[t][0]);
@@ -145,6 +148,7 @@ GEMMA4_TARGET_AVX2 void tile(const float* panel, int64_t depth, const float* x, 
     }
   }
   if (valid == kPanelRows) {
+#pragma GCC unroll 6
     for (int t = 0; t < T; ++t) {
       float* out = y + t * ldy;
       if (accumulate) {
@@ -160,6 +164,7 @@ GEMMA4_TARGET_AVX2 void tile(const float* panel, int64_t depth, const float* x, 
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256i mask0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid), lane);
   const __m256i mask1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid - 8), lane);
+#pragma GCC unroll 6
   for (int t = 0; t < T; ++t) {
     float* out = y + t * ldy;
     if (accumulate) {
@@ -187,19 +192,34 @@ void matmul_packed_avx2(const float* x, int64_t n, const TensorView& w, float* y
   parallel_rows(pool, panels, double(n) * out_features * cols, [&](int64_t begin, int64_t end) {
     static thread_local Scratch scratch;
     const float* src[kPanelRows];
+    const size_t row_bytes = w.row_bytes();
     for (int64_t t0 = 0; t0 < n; t0 += block_tokens) {
       const int64_t tokens = std::min(block_tokens, n - t0);
       for (int64_t k0 = 0; k0 < cols; k0 += kDepth) {
         const int64_t depth = std::min(kDepth, cols - k0);
+        const size_t chunk_offset = dtype_row_bytes(w.dtype, k0);
+        const size_t chunk_bytes = dtype_row_bytes(w.dtype, depth);
         for (int64_t p = begin; p < end; ++p) {
           const int64_t row0 = p * kPanelRows;
           const int rows = static_cast<int>(std::min<int64_t>(kPanelRows, out_features - row0));
           decode_rows(w, row0, rows, k0, depth, scratch, src);
           transpose_into_panel(src, depth, scratch.panel);
-          for (int64_t t = 0; t < tokens; t += kTileTokens) {
-            const int count = static_cast<int>(std::min<int64_t>(kTileTokens, tokens - t));
+          // The next panel's rows are 16 separate streams the hardware prefetcher barely follows: fetch
+          // one of them into L2 per tile, so decoding that panel does not wait on memory.
+          const int64_t next_rows = p + 1 < end ? std::min<int64_t>(kPanelRows, out_features - row0 - kPanelRows) : 0;
+          const uint8_t* next = w.data + static_cast<size_t>(row0 + kPanelRows) * row_bytes + chunk_offset;
+          // Tiles of near-equal size (e.g. 128 tokens: 18 x 6 + 4 x 5), never a lone short one.
+          const int64_t tiles = (tokens + kTileTokens - 1) / kTileTokens;
+          for (int64_t i = 0, t = 0; i < tiles; ++i) {
+            const int count = static_cast<int>((tokens - t) / (tiles - i) + ((tokens - t) % (tiles - i) != 0));
+            if (i < next_rows) {
+              for (size_t line = 0; line < chunk_bytes; line += 64) {
+                _mm_prefetch(reinterpret_cast<const char*>(next + i * row_bytes + line), _MM_HINT_T1);
+              }
+            }
             kTiles[count](scratch.panel, depth, x + (t0 + t) * cols + k0, cols, y + (t0 + t) * out_features + row0,
                           out_features, rows, k0 > 0);
+            t += count;
           }
         }
       }

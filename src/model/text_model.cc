@@ -327,17 +327,21 @@ void TextModel::logits(const float* hidden, int64_t rows, float* out) const {
   }
 }
 
-std::vector<float> TextModel::pool(const float* sequence_output, const uint8_t* valid, int64_t length) const {
-  const int64_t width = config_.hidden_dim;
+std::vector<float> masked_mean(const float* rows, const uint8_t* valid, int64_t length, int64_t width) {
   std::vector<float> mean(static_cast<size_t>(width), 0.0f);
   double count = 0;
   for (int64_t t = 0; t < length; ++t) {
     if (valid && !valid[t]) continue;
     count += 1;
-    for (int64_t i = 0; i < width; ++i) mean[i] += sequence_output[t * width + i];
+    for (int64_t i = 0; i < width; ++i) mean[i] += rows[t * width + i];
   }
-  const float divisor = static_cast<float>(std::max(count, 1e-9));
+  const float divisor = static_cast<float>(std::max(count, 1e-9));  // all padded: a zero vector
   for (auto& value : mean) value /= divisor;
+  return mean;
+}
+
+std::vector<float> TextModel::pool(const float* sequence_output, const uint8_t* valid, int64_t length) const {
+  std::vector<float> mean = masked_mean(sequence_output, valid, length, config_.hidden_dim);
   std::vector<float> middle(static_cast<size_t>(*config_.pooling_intermediate_dim));
   matmul(mean.data(), 1, weights_.pooling_dense_1, middle.data());
   std::vector<float> embedding(static_cast<size_t>(*config_.embedding_dim));

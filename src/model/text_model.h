@@ -24,6 +24,10 @@ struct ChunkInput {
   const uint8_t* embedding_override_mask = nullptr;
 };
 
+// Mean of the rows whose `valid` flag is set (all rows if `valid` is null); zeros if none is (KerasHub's
+// Gemma4MeanPooling).
+std::vector<float> masked_mean(const float* rows, const uint8_t* valid, int64_t length, int64_t width);
+
 class TextModel {
  public:
   TextModel(Gemma4Config config, ModelWeights weights);

@@ -8,6 +8,7 @@
 #include "kernels/ops.h"
 #include "model/attention_mask.h"
 #include "model/moe_routing.h"
+#include "model/text_model.h"
 
 namespace gemma4 {
 namespace {
@@ -139,6 +140,22 @@ TEST(Routing, SoftmaxTopKRenormaliseThenExpertScale) {
   auto tied = route_token(flat.data(), 3, 1, nullptr);
   EXPECT_EQ(tied[0].expert, 0);
   EXPECT_NEAR(tied[0].weight, 1.0, 1e-7);
+}
+
+}  // namespace
+}  // namespace gemma4
+
+namespace gemma4 {
+namespace {
+
+// gemma4_layers_test.py: rows [[1,2,3],[4,5,6],[99,99,99]] with mask [1,1,0] pool to [2.5,3.5,4.5];
+// an all-padded sequence pools to zeros.
+TEST(Pooling, MaskedMeanMatchesKerasHubTest) {
+  const float rows[] = {1, 2, 3, 4, 5, 6, 99, 99, 99};
+  const uint8_t mask[] = {1, 1, 0};
+  EXPECT_EQ(masked_mean(rows, mask, 3, 3), (std::vector<float>{2.5f, 3.5f, 4.5f}));
+  const uint8_t none[] = {0, 0, 0};
+  EXPECT_EQ(masked_mean(rows, none, 3, 3), (std::vector<float>{0, 0, 0}));
 }
 
 }  // namespace
