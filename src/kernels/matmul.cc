@@ -23,9 +23,16 @@ float dot_f32(const float* a, const float* b, int64_t n) {
   return sum;
 }
 
-// From this many activation rows on, quantized weights are decoded to bf16 once per block of rows and
-// multiplied with vdpbf16ps; below it, each row is used straight from its int8 blocks (VNNI).
+// From this many activation rows on (prompts), weights are decoded once per block of rows and reused by
+// every row of x: to bf16 for vdpbf16ps (AVX-512 BF16), or to float32 panels (AVX2, matmul_avx2_packed.cc);
+// below it, each weight row is used straight from its stored form (int8 blocks through VNNI / vpmaddubsw,
+// bf16 widened in registers).
 constexpr int64_t kPromptRows = 8;
+// On AVX2, from this many rows on decoded weights go through the packed float32 panels
+// (matmul_avx2_packed.cc); below it decoding a panel per 256 columns costs more than it saves.
+// BF16 and F32 weights stay on the tiles that read them in place (matmul_avx2.cc): measured per CPU
+// second on a Zen 3 they are as fast as the packed path at every n.
+constexpr int64_t kPackedRows = 32;
 
 }  // namespace
 
@@ -50,11 +57,11 @@ void matmul(const float* x, int64_t n, const TensorView& w, float* y, ThreadPool
     return;
   }
   if (cpu.avx2) {
-    if (n >= kPromptRows) {
-      simd::matmul_packed_avx2(x, n, w, y, *pool);
-    } else if (w.dtype == DType::BF16) {
+    if (w.dtype == DType::BF16) {
       simd::matmul_bf16_avx2(x, n, w, y, *pool);
-    } else if (int8_blocks) {
+    } else if (n >= kPackedRows && w.dtype != DType::F32) {
+      simd::matmul_packed_avx2(x, n, w, y, *pool);
+    } else if (int8_blocks && n < kPromptRows) {
       simd::matmul_q8_q4_avx2(x, n, w, y, *pool);
     } else if (w.dtype == DType::F32) {
       simd::matmul_f32_avx2(x, n, w, y, *pool);

@@ -3,8 +3,10 @@
 // Blocked as a classic GEMM: a panel of 16 weight rows x up to 256 columns is decoded to float32 once
 // and transposed into [column][16] order (16 KiB, stays in L1), then every tile of up to 6 token rows
 // runs over it with 6 x 2 vector accumulators (output rows in the vector lanes: no horizontal sums),
-// one broadcast activation per token and two panel loads per column. The activation columns of the
-// current chunk (up to 192 tokens x 256 floats) stay in L2 while the panels of one thread pass by.
+// one broadcast activation per token and two panel loads per column. The activations of the current
+// chunk (up to 192 tokens x 256 floats) are packed per tile as [column][token], once per thread and
+// chunk, and stay in L2 while the panels of that thread pass by; the next panel's weight rows are
+// prefetched while the current one is multiplied.
 // Products and sums are float32, one rounding per fused multiply-add, summed in column order.
 #include <immintrin.h>
 
@@ -32,14 +34,16 @@ struct Scratch {
   float* rows = nullptr;   // [kPanelRows][kDepth] decoded rows
   float* panel = nullptr;  // [kDepth][kPanelRows] transposed
   float* zeros = nullptr;  // [kDepth] stand-in for rows past the end of W
+  float* tokens = nullptr; // activations of one token block and chunk, tile by tile as [column][tile tokens]
 
   Scratch() {
-    storage.assign(static_cast<size_t>(2 * kPanelRows * kDepth + kDepth + 8), 0.0f);
+    storage.assign(static_cast<size_t>(2 * kPanelRows * kDepth + kDepth + kMaxTokenBlock * kDepth + 8), 0.0f);
     auto address = reinterpret_cast<uintptr_t>(storage.data());
     float* base = storage.data() + ((32 - address % 32) % 32) / sizeof(float);
     rows = base;
     panel = rows + kPanelRows * kDepth;
     zeros = panel + kPanelRows * kDepth;
+    tokens = zeros + kDepth;
   }
 };
 
@@ -129,9 +133,10 @@ GEMMA4_TARGET_AVX2 void transpose_into_panel(const float* const (&src)[kPanelRow
     for (int r = 0; r < kPanelRows; ++r) panel[k * kPanelRows + r] = src[r][k];
 }
 
-// y[t * ldy + r] (+)= sum_k panel[k * 16 + r] * x[t * ldx + k] for t < T, r < valid.
+// y[t * ldy + r] (+)= sum_k panel[k * 16 + r] * x[k * T + t] for t < T, r < valid: x packed so that the
+// broadcasts read one sequential stream.
 template <int T>
-GEMMA4_TARGET_AVX2 void tile(const float* panel, int64_t depth, const float* x, int64_t ldx, float* y, int64_t ldy,
+GEMMA4_TARGET_AVX2 void tile(const float* panel, int64_t depth, const float* x, float* y, int64_t ldy,
                              int valid, bool accumulate) {
   // Every loop over t fully unrolled, so GCC keeps the accumulators in registers (not on the stack).
   __m256 acc[T][2];
@@ -142,7 +147,7 @@ GEMMA4_TARGET_AVX2 void tile(const float* panel, int64_t depth, const float* x, 
     const __m256 w1 = _mm256_load_ps(panel + k * kPanelRows + 8);
 #pragma GCC unroll 6
     for (int t = 0; t < T; ++t) {
-      const __m256 xv = _mm256_broadcast_ss(x + t * ldx + k);
+      const __m256 xv = _mm256_broadcast_ss(x + k * T + t);
       acc[t][0] = _mm256_fmadd_ps(w0, xv, acc[t][0]);
       acc[t][1] = _mm256_fmadd_ps(w1, xv, acc[t][1]);
     }
@@ -176,7 +181,12 @@ GEMMA4_TARGET_AVX2 void tile(const float* panel, int64_t depth, const float* x, 
   }
 }
 
-using TileFn = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, int, bool);
+// The size of the next of `tiles` tiles that share `tokens` tokens as evenly as possible.
+inline int tile_size(int64_t tokens, int64_t tiles) {
+  return static_cast<int>(tokens / tiles + (tokens % tiles != 0));
+}
+
+using TileFn = void (*)(const float*, int64_t, const float*, float*, int64_t, int, bool);
 constexpr TileFn kTiles[kTileTokens + 1] = {nullptr, &tile<1>, &tile<2>, &tile<3>, &tile<4>, &tile<5>, &tile<6>};
 
 }  // namespace
@@ -199,6 +209,18 @@ void matmul_packed_avx2(const float* x, int64_t n, const TensorView& w, float* y
         const int64_t depth = std::min(kDepth, cols - k0);
         const size_t chunk_offset = dtype_row_bytes(w.dtype, k0);
         const size_t chunk_bytes = dtype_row_bytes(w.dtype, depth);
+        // Tiles of near-equal size (e.g. 128 tokens: 18 x 6 + 4 x 5), never a lone short one; their
+        // activations packed once per chunk for all the panels of this thread.
+        const int64_t tiles = (tokens + kTileTokens - 1) / kTileTokens;
+        for (int64_t i = 0, t = 0; i < tiles; ++i) {
+          const int count = tile_size(tokens - t, tiles - i);
+          float* packed = scratch.tokens + t * depth;
+          for (int j = 0; j < count; ++j) {
+            const float* row = x + (t0 + t + j) * cols + k0;
+            for (int64_t k = 0; k < depth; ++k) packed[k * count + j] = row[k];
+          }
+          t += count;
+        }
         for (int64_t p = begin; p < end; ++p) {
           const int64_t row0 = p * kPanelRows;
           const int rows = static_cast<int>(std::min<int64_t>(kPanelRows, out_features - row0));
@@ -208,16 +230,14 @@ void matmul_packed_avx2(const float* x, int64_t n, const TensorView& w, float* y
           // one of them into L2 per tile, so decoding that panel does not wait on memory.
           const int64_t next_rows = p + 1 < end ? std::min<int64_t>(kPanelRows, out_features - row0 - kPanelRows) : 0;
           const uint8_t* next = w.data + static_cast<size_t>(row0 + kPanelRows) * row_bytes + chunk_offset;
-          // Tiles of near-equal size (e.g. 128 tokens: 18 x 6 + 4 x 5), never a lone short one.
-          const int64_t tiles = (tokens + kTileTokens - 1) / kTileTokens;
           for (int64_t i = 0, t = 0; i < tiles; ++i) {
-            const int count = static_cast<int>((tokens - t) / (tiles - i) + ((tokens - t) % (tiles - i) != 0));
+            const int count = tile_size(tokens - t, tiles - i);
             if (i < next_rows) {
               for (size_t line = 0; line < chunk_bytes; line += 64) {
                 _mm_prefetch(reinterpret_cast<const char*>(next + i * row_bytes + line), _MM_HINT_T1);
               }
             }
-            kTiles[count](scratch.panel, depth, x + (t0 + t) * cols + k0, cols, y + (t0 + t) * out_features + row0,
+            kTiles[count](scratch.panel, depth, scratch.tokens + t * depth, y + (t0 + t) * out_features + row0,
                           out_features, rows, k0 > 0);
             t += count;
           }

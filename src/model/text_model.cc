@@ -213,9 +213,9 @@ void TextModel::mixture_of_experts(int64_t layer, const float* residual, int64_t
     activation.resize(static_cast<size_t>(count * expert_width));
     for (int64_t i = 0; i < count; ++i) {
       const float* gate = gate_up.data() + i * 2 * expert_width;  // first half: gate, second: up
-      for (int64_t j = 0; j < expert_width; ++j) {
-        activation[i * expert_width + j] = kernels::gelu_tanh(gate[j]) * gate[expert_width + j];
-      }
+      float* row = activation.data() + i * expert_width;
+      std::copy_n(gate, expert_width, row);
+      kernels::gelu_tanh_mul(row, gate + expert_width, expert_width);
     }
     result.resize(static_cast<size_t>(count * width));
     matmul(activation.data(), count, w.experts_down.slice0(e), result.data());
@@ -261,10 +261,7 @@ void TextModel::apply_per_layer_input(int64_t layer, const float* ple, int64_t r
   std::vector<float> gate(static_cast<size_t>(rows * ple_width));
   matmul(hidden, rows, w.ple_gate, gate.data());
   for (int64_t t = 0; t < rows; ++t) {
-    const float* layer_input = ple + t * ple_row + layer * ple_width;
-    for (int64_t i = 0; i < ple_width; ++i) {
-      gate[t * ple_width + i] = kernels::gelu_tanh(gate[t * ple_width + i]) * layer_input[i];
-    }
+    kernels::gelu_tanh_mul(gate.data() + t * ple_width, ple + t * ple_row + layer * ple_width, ple_width);
   }
   std::vector<float> projected(static_cast<size_t>(rows * width));
   matmul(gate.data(), rows, w.ple_projection, projected.data());

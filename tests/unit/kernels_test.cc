@@ -2,7 +2,8 @@
 // dot products in double), over odd sizes and tails. Tolerances are derived from what each path rounds:
 //  - BF16 weights (vdpbf16ps): activations rounded to bf16, products exact, float32 sums;
 //  - Q8_0/Q4_0 for few rows (VNNI): activations quantized to int8 per block of 32 (error <= scale/2);
-//  - quantized weights for many rows: weights and activations both rounded to bf16.
+//  - quantized weights for many rows: weights and activations both rounded to bf16;
+//  - the AVX2 prompt path (any weight type, many rows): float32 products, sums of chains <= 256 + K/256 long.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "formats/quantize.h"
 #include "kernels/cpu_features.h"
 #include "kernels/matmul.h"
+#include "kernels/matmul_simd.h"
 #include "kernels/ops.h"
 
 namespace gemma4 {
@@ -212,12 +214,12 @@ Matrix make_raw_kquant_matrix(DType type, int64_t rows, int64_t cols, uint64_t s
 // Every product is float32-exact (the weights decoded exactly as the reference decodes them), and each
 // output is one fused multiply-add chain over <= 256 columns plus one add per further chunk, so the error is
 // at most (chain length) * 2^-24 * sum |x w| (Higham's bound for recursive summation).
+// The kernel is called directly (matmul dispatches to it only for some types and n), for every type.
 TEST_F(KernelsTest, Avx2PackedPromptPathMatchesReference) {
-  const auto& cpu = kernels::cpu_features();
-  if (!cpu.avx2 || cpu.avx512_bf16) GTEST_SKIP() << "the AVX2 prompt path is not the one chosen on this CPU";
+  if (!kernels::cpu_features().avx2) GTEST_SKIP() << "this CPU has no AVX2";
   ThreadPool pool(2);
-  const Case cases[] = {{8, 5, 32},   {13, 17, 256}, {19, 15, 288}, {8, 33, 544},
-                        {200, 19, 64}, {25, 1, 96},  {9, 4, 33},    {10, 18, 263}};  // last two: F32/BF16/F16 only
+  const Case cases[] = {{1, 3, 32},    {8, 5, 32}, {13, 17, 256}, {19, 15, 288}, {40, 33, 544},
+                        {200, 19, 64}, {25, 1, 96}, {9, 4, 33},    {10, 18, 263}};  // last two: F32/BF16/F16 only
   const DType types[] = {DType::F32, DType::BF16, DType::F16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K};
   for (DType type : types) {
     for (const Case& c : cases) {
@@ -225,19 +227,12 @@ TEST_F(KernelsTest, Avx2PackedPromptPathMatchesReference) {
       if (kquant && c.cols % 256 != 0) continue;
       const bool blocks = type == DType::Q8_0 || type == DType::Q4_0 || type == DType::F16;
       if (blocks && c.cols % 32 != 0) continue;
-      std::vector<float> got, want;
-      std::vector<double> scale;
-      if (kquant) {
-        matrix_ = make_raw_kquant_matrix(type, c.rows, c.cols, 41);
-        x_ = random_values(static_cast<size_t>(c.n * c.cols), 43);
-        got.assign(static_cast<size_t>(c.n * c.rows), NAN);
-        want.assign(got.size(), NAN);
-        kernels::matmul(x_.data(), c.n, matrix_.view, got.data(), &pool);
-        kernels::matmul_reference(x_.data(), c.n, matrix_.view, want.data());
-        scale = magnitudes(x_, c.n, matrix_);
-      } else {
-        run(type, c, 37, pool, got, want, scale);
-      }
+      matrix_ = kquant ? make_raw_kquant_matrix(type, c.rows, c.cols, 41) : make_matrix(type, c.rows, c.cols, 37);
+      x_ = random_values(static_cast<size_t>(c.n * c.cols), 43);
+      std::vector<float> got(static_cast<size_t>(c.n * c.rows), NAN), want(got.size(), NAN);
+      kernels::simd::matmul_packed_avx2(x_.data(), c.n, matrix_.view, got.data(), pool);
+      kernels::matmul_reference(x_.data(), c.n, matrix_.view, want.data());
+      std::vector<double> scale = magnitudes(x_, c.n, matrix_);
       const double chain = double(std::min<int64_t>(c.cols, 256) + (c.cols + 255) / 256);
       for (auto& s : scale) s = chain * std::ldexp(1.0, -24) * 1.01 * s + 1e-30;
       expect_close(got, want, scale, dtype_name(type));
