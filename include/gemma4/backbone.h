@@ -11,6 +11,8 @@
 namespace gemma4 {
 
 class TextModel;
+class VisionEncoder;
+class AudioEncoder;
 
 struct BackboneInputs {
   int64_t batch_size = 1;
@@ -18,6 +20,21 @@ struct BackboneInputs {
   std::vector<int32_t> token_ids;     // [batch, sequence]
   std::vector<int32_t> padding_mask;  // [batch, sequence], 1 = real token; empty = all real
   std::vector<int32_t> position_ids;  // [batch, sequence]; empty = 0, 1, 2, ...
+
+  // Images (models with a vision encoder), as KerasHub's Gemma4Backbone takes them.
+  int64_t images_per_sample = 0;
+  int64_t patches_per_image = 0;
+  std::vector<float> pixel_values;          // [batch, images, patches, 3 * patch_size^2]
+  std::vector<int32_t> pixel_position_ids;  // [batch, images, patches, 2]: (column, row), -1 = padding
+  std::vector<int32_t> vision_indices;      // [batch, images * tokens]: where each soft token goes (0 = unused)
+  std::vector<int32_t> vision_mask;         // [batch, sequence]: 1 on image soft tokens
+
+  // Audio clips (models with an audio encoder).
+  int64_t clips_per_sample = 0;
+  int64_t mel_frames = 0;
+  std::vector<float> audio_mel;          // [batch, clips, frames, mels]
+  std::vector<int32_t> audio_mel_mask;   // [batch, clips, frames]
+  std::vector<int32_t> audio_indices;    // [batch, clips * tokens]: where each audio token goes (0 = unused)
 };
 
 struct BackboneOutputs {
@@ -40,6 +57,7 @@ class Backbone {
   static std::unique_ptr<Backbone> from_config(const Gemma4Config& config, uint64_t seed);
 
   explicit Backbone(std::unique_ptr<TextModel> model);
+  Backbone(std::unique_ptr<TextModel> model, std::unique_ptr<VisionEncoder> vision, std::unique_ptr<AudioEncoder> audio);
   ~Backbone();
 
   const Gemma4Config& config() const;
@@ -50,7 +68,14 @@ class Backbone {
   BackboneOutputs forward(const BackboneInputs& inputs, const ForwardOptions& options = {}) const;
 
  private:
+  // Soft-token rows [sequence, hidden] and their mask for sample `b` (empty when there is no image/audio).
+  void place_soft_tokens(const BackboneInputs& inputs, const std::vector<float>& image_tokens,
+                         int64_t image_tokens_each, const std::vector<float>& audio_tokens, int64_t audio_tokens_each,
+                         int64_t b, std::vector<float>& rows, std::vector<uint8_t>& mask) const;
+
   std::unique_ptr<TextModel> model_;
+  std::unique_ptr<VisionEncoder> vision_;
+  std::unique_ptr<AudioEncoder> audio_;
 };
 
 }  // namespace gemma4

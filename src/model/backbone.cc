@@ -1,7 +1,12 @@
 #include <gemma4/backbone.h>
 #include <gemma4/error.h>
 
+#include <gemma4/audio.h>
+#include <gemma4/vision.h>
+
 #include <algorithm>
+#include <cmath>
+#include <filesystem>
 
 #include "formats/model_folder.h"
 #include "model/random_weights.h"
@@ -11,12 +16,25 @@
 namespace gemma4 {
 
 Backbone::Backbone(std::unique_ptr<TextModel> model) : model_(std::move(model)) {}
+
+Backbone::Backbone(std::unique_ptr<TextModel> model, std::unique_ptr<VisionEncoder> vision,
+                   std::unique_ptr<AudioEncoder> audio)
+    : model_(std::move(model)), vision_(std::move(vision)), audio_(std::move(audio)) {}
 Backbone::~Backbone() = default;
 
 std::unique_ptr<Backbone> Backbone::from_folder(const std::string& folder) {
   LoadedModel loaded = load_model(folder);
   ModelWeights weights = bind_weights(loaded.config, loaded.weights);
-  return std::make_unique<Backbone>(std::make_unique<TextModel>(loaded.config, std::move(weights)));
+  // The encoders read their tensors from the same source, which the text model's weights keep alive.
+  std::unique_ptr<VisionEncoder> vision;
+  std::unique_ptr<AudioEncoder> audio;
+  const std::string config_path = (std::filesystem::path(folder) / "config.json").string();
+  if (std::filesystem::is_directory(folder) && std::filesystem::exists(config_path)) {
+    if (has_vision_config(config_path)) vision = VisionEncoder::from_weights(*loaded.weights, vision_config_from_json(config_path));
+    if (has_audio_config(config_path)) audio = AudioEncoder::from_weights(*loaded.weights, audio_config_from_json(config_path));
+  }
+  return std::make_unique<Backbone>(std::make_unique<TextModel>(loaded.config, std::move(weights)), std::move(vision),
+                                    std::move(audio));
 }
 
 std::unique_ptr<Backbone> Backbone::from_config(const Gemma4Config& config, uint64_t seed) {
@@ -56,8 +74,41 @@ BackboneOutputs Backbone::forward(const BackboneInputs& inputs, const ForwardOpt
   if (options.keep_hidden_states) outputs.hidden_states.resize((config.num_layers + 1) * cells * width);
   if (config.is_embedding_model) outputs.pooled_output.resize(static_cast<size_t>(batch * *config.embedding_dim));
 
+  // Images and audio clips of the whole batch are encoded together (KerasHub's pooling grid spans the batch).
+  std::vector<float> image_tokens, audio_tokens;
+  int64_t image_tokens_each = 0, audio_tokens_each = 0;
+  if (!inputs.pixel_values.empty()) {
+    if (!vision_) throw Error("the input has images but this model has no vision encoder");
+    const int64_t images = batch * inputs.images_per_sample;
+    image_tokens = vision_->encode(inputs.pixel_values.data(), inputs.pixel_position_ids.data(), images,
+                                   inputs.patches_per_image);
+    image_tokens_each = vision_->tokens_per_image(inputs.patches_per_image);
+  }
+  if (!inputs.audio_mel.empty()) {
+    if (!audio_) throw Error("the input has audio but this model has no audio encoder");
+    std::vector<uint8_t> mel_mask(inputs.audio_mel_mask.begin(), inputs.audio_mel_mask.end());
+    AudioTokens encoded = audio_->encode(inputs.audio_mel.data(), mel_mask.data(), batch * inputs.clips_per_sample,
+                                         inputs.mel_frames);
+    audio_tokens = std::move(encoded.values);
+    audio_tokens_each = encoded.tokens;
+  }
+
   for (int64_t b = 0; b < batch; ++b) {
     const size_t offset = static_cast<size_t>(b * length);
+    std::vector<float> soft_rows;
+    std::vector<uint8_t> soft_mask;
+    place_soft_tokens(inputs, image_tokens, image_tokens_each, audio_tokens, audio_tokens_each, b, soft_rows, soft_mask);
+    // Vision blocks for bidirectional image attention: a new id at each run of image tokens.
+    std::vector<int32_t> vision_groups;
+    if (config.use_vision_bidirectional_attention && !inputs.vision_mask.empty()) {
+      vision_groups.assign(static_cast<size_t>(length), 0);
+      int32_t group = 0;
+      for (int64_t t = 0; t < length; ++t) {
+        const bool image = inputs.vision_mask[offset + t] != 0;
+        if (image && (t == 0 || inputs.vision_mask[offset + t - 1] == 0)) ++group;
+        vision_groups[t] = image ? group : 0;
+      }
+    }
     std::vector<uint8_t> valid(static_cast<size_t>(length), 1);
     if (!inputs.padding_mask.empty()) {
       for (int64_t t = 0; t < length; ++t) valid[t] = inputs.padding_mask[offset + t] != 0;
@@ -67,6 +118,11 @@ BackboneOutputs Backbone::forward(const BackboneInputs& inputs, const ForwardOpt
     chunk.position_ids = inputs.position_ids.empty() ? nullptr : inputs.position_ids.data() + offset;
     chunk.valid = valid.data();
     chunk.length = length;
+    if (!soft_mask.empty()) {
+      chunk.embedding_overrides = soft_rows.data();
+      chunk.embedding_override_mask = soft_mask.data();
+    }
+    if (!vision_groups.empty()) chunk.vision_groups = vision_groups.data();
     KvCache cache(config, length, length);
     float* sequence_output = outputs.sequence_output.data() + offset * width;
     auto keep = [&](int64_t layer, const float* hidden) {
@@ -84,6 +140,47 @@ BackboneOutputs Backbone::forward(const BackboneInputs& inputs, const ForwardOpt
     }
   }
   return outputs;
+}
+
+void Backbone::place_soft_tokens(const BackboneInputs& inputs, const std::vector<float>& image_tokens,
+                                 int64_t image_tokens_each, const std::vector<float>& audio_tokens,
+                                 int64_t audio_tokens_each, int64_t b, std::vector<float>& rows,
+                                 std::vector<uint8_t>& mask) const {
+  const int64_t width = model_->config().hidden_dim;
+  const int64_t length = inputs.sequence_length;
+  // KerasHub scales encoder outputs by hidden^-1/2 before placing them and then scales the whole sequence
+  // by sqrt(hidden) (both factors as float32), so a placed row is (v * hidden^-1/2) * sqrt(hidden).
+  const float pre_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(width)));
+  const float post_scale = model_->embedding_scale();
+  auto place = [&](const std::vector<float>& tokens, int64_t tokens_each, int64_t items_per_sample,
+                   const std::vector<int32_t>& indices, const char* what) {
+    if (tokens.empty()) return;
+    const int64_t slots = static_cast<int64_t>(indices.size()) / inputs.batch_size;
+    const int64_t per_item = slots / items_per_sample;  // soft tokens of each image / clip that are placed
+    if (per_item > tokens_each) {
+      throw Error(std::string(what) + " indices hold " + std::to_string(per_item) + " slots per item but the encoder gives " +
+                  std::to_string(tokens_each) + " tokens");
+    }
+    if (rows.empty()) {
+      rows.assign(static_cast<size_t>(length * width), 0.0f);
+      mask.assign(static_cast<size_t>(length), 0);
+    }
+    for (int64_t slot = 0; slot < slots; ++slot) {
+      const int32_t position = indices[b * slots + slot];
+      if (position == 0) continue;  // unused slot: position 0 keeps its text embedding
+      if (position < 0 || position >= length) {
+        throw Error(std::string(what) + " index " + std::to_string(position) + " is outside the sequence of " +
+                    std::to_string(length));
+      }
+      const int64_t item = b * items_per_sample + slot / per_item;
+      const float* source = tokens.data() + (item * tokens_each + slot % per_item) * width;
+      float* target = rows.data() + position * width;
+      for (int64_t i = 0; i < width; ++i) target[i] = (source[i] * pre_scale) * post_scale;
+      mask[position] = 1;
+    }
+  };
+  place(image_tokens, image_tokens_each, inputs.images_per_sample, inputs.vision_indices, "vision");
+  place(audio_tokens, audio_tokens_each, inputs.clips_per_sample, inputs.audio_indices, "audio");
 }
 
 }  // namespace gemma4

@@ -130,6 +130,8 @@ void TextModel::attention(int64_t layer, const ChunkInput& input, int64_t start,
   rule.windowed = config_.is_windowed(layer);
   rule.window = config_.sliding_window_size;
   const int64_t oldest = cache.oldest_kept(donor, end);
+  const bool vision_blocks =
+      config_.use_vision_bidirectional_attention && input.vision_groups != nullptr && !config_.is_global(layer);
   const auto soft_cap = config_.attention_logit_soft_cap;
 
   std::vector<float> context(static_cast<size_t>(rows * q_heads * head_dim), 0.0f);
@@ -144,13 +146,25 @@ void TextModel::attention(int64_t layer, const ChunkInput& input, int64_t start,
       float* result = context.data() + (t * q_heads + h) * head_dim;
       if (rule.bidirectional && !cache.valid(query_index)) continue;  // padded queries see nothing
       const KeyRange range = visible_keys(rule, query_index, end);
-      const int64_t first = std::max(range.first, oldest);
-      const int64_t last = range.last;
+      int64_t first = std::max(range.first, oldest);
+      int64_t last = range.last;
+      const int32_t group = vision_blocks ? input.vision_groups[t] : 0;
+      if (group != 0) {  // the whole image block is visible too
+        int64_t block_first = t, block_last = t;
+        while (block_first > 0 && input.vision_groups[block_first - 1] == group) --block_first;
+        while (block_last + 1 < rows && input.vision_groups[block_last + 1] == group) ++block_last;
+        first = std::max(std::min(first, start + block_first), oldest);
+        last = std::max(last, start + block_last);
+      }
       const float* query = q.data() + (t * q_heads + h) * head_dim;
       scores.clear();
       keys.clear();
       for (int64_t j = first; j <= last; ++j) {
         if (!cache.valid(j)) continue;
+        if (group != 0 && (j < range.first || j > range.last) &&
+            (j < start || input.vision_groups[j - start] != group)) {
+          continue;  // outside both the causal window and the image block
+        }
         // Attention scale is 1.0: the q/k norms take the place of 1/sqrt(head_dim).
         float score = kernels::dot(query, cache.key(donor, j) + kv_head * head_dim, head_dim);
         if (soft_cap) score = static_cast<float>(*soft_cap * std::tanh(score / *soft_cap));

@@ -22,6 +22,10 @@ struct ChunkInput {
   // used where `embedding_override_mask` is non-zero.
   const float* embedding_overrides = nullptr;
   const uint8_t* embedding_override_mask = nullptr;
+  // Image block id per token (0 = not an image token). With use_vision_bidirectional_attention, tokens of
+  // the same block also see each other (future ones included) on sliding-type layers, as in KerasHub's
+  // plain forward (never during generation).
+  const int32_t* vision_groups = nullptr;
 };
 
 // Mean of the rows whose `valid` flag is set (all rows if `valid` is null); zeros if none is (KerasHub's
