@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -256,6 +257,32 @@ TEST_F(KernelsTest, QuantizedFewRowsMatchReferenceWithinActivationRounding) {
       double bound_sum = 0, scale_sum = 0;
       for (size_t i = 0; i < bound.size(); ++i) bound_sum += bound[i], scale_sum += scale[i];
       EXPECT_LT(bound_sum, 0.05 * scale_sum);
+    }
+  }
+}
+
+// The AVX2 int8 decode kernel called directly (matmul picks VNNI instead where the CPU has it): n = 1, 2, 7;
+// odd numbers of 32-column blocks (the two-block loop's tail); row counts below and above the size where
+// rows are split across threads. Same bound as above: int8 activation rounding plus float32 sums.
+TEST_F(KernelsTest, Avx2Int8FewRowsPathMatchesReferenceWithinActivationRounding) {
+  if (!kernels::cpu_features().avx2) GTEST_SKIP() << "this CPU has no AVX2";
+  ThreadPool pool(2);
+  for (DType type : {DType::Q8_0, DType::Q4_0}) {
+    for (int64_t n : {1, 2, 7}) {
+      for (int64_t cols : {32, 96, 224, 1440}) {
+        for (int64_t rows : {1, 5, 64, 257}) {
+          SCOPED_TRACE("n " + std::to_string(n) + ", rows " + std::to_string(rows) + ", cols " + std::to_string(cols));
+          matrix_ = make_matrix(type, rows, cols, 53 + rows);
+          x_ = random_values(static_cast<size_t>(n * cols), 59 + cols);
+          std::vector<float> got(static_cast<size_t>(n * rows), NAN), want(got.size(), NAN);
+          kernels::simd::matmul_q8_q4_avx2(x_.data(), n, matrix_.view, got.data(), pool);
+          kernels::matmul_reference(x_.data(), n, matrix_.view, want.data());
+          const std::vector<double> scale = magnitudes(x_, n, matrix_);
+          std::vector<double> bound = int8_activation_bound(x_, n, matrix_);
+          for (size_t i = 0; i < bound.size(); ++i) bound[i] = bound[i] * 1.001 + 1e-6 * scale[i] + 1e-7;
+          expect_close(got, want, bound, dtype_name(type));
+        }
+      }
     }
   }
 }
