@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "formats/model_folder.h"
+#include "model/backbone_loading.h"
 #include "generate/sampler.h"
 #include "model/kv_cache.h"
 #include "text/tokenizer_internal.h"
@@ -32,8 +32,7 @@ size_t partial_stop_suffix(const std::string& text, const std::string& stop) {
 
 std::unique_ptr<CausalLM> CausalLM::load(const std::string& model_path, const Options& options) {
   LoadedModel loaded = load_model(model_path);
-  ModelWeights weights = bind_weights(loaded.config, loaded.weights);
-  auto backbone = std::make_unique<Backbone>(std::make_unique<TextModel>(loaded.config, std::move(weights)));
+  auto backbone = make_backbone(loaded, model_path);
   std::unique_ptr<Tokenizer> tokenizer;
   if (!loaded.tokenizer_json.empty()) {  // built from GGUF metadata, or the built-in model's
     tokenizer = text::parse_hf_tokenizer_json(loaded.tokenizer_json, model_path + " (tokenizer)");

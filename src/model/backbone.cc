@@ -8,7 +8,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "formats/model_folder.h"
+#include "model/backbone_loading.h"
 #include "model/random_weights.h"
 #include "model/tensor_names.h"
 #include "model/text_model.h"
@@ -22,19 +22,22 @@ Backbone::Backbone(std::unique_ptr<TextModel> model, std::unique_ptr<VisionEncod
     : model_(std::move(model)), vision_(std::move(vision)), audio_(std::move(audio)) {}
 Backbone::~Backbone() = default;
 
-std::unique_ptr<Backbone> Backbone::from_folder(const std::string& folder) {
-  LoadedModel loaded = load_model(folder);
+std::unique_ptr<Backbone> make_backbone(const LoadedModel& loaded, const std::string& path) {
   ModelWeights weights = bind_weights(loaded.config, loaded.weights);
   // The encoders read their tensors from the same source, which the text model's weights keep alive.
   std::unique_ptr<VisionEncoder> vision;
   std::unique_ptr<AudioEncoder> audio;
-  const std::string config_path = (std::filesystem::path(folder) / "config.json").string();
-  if (std::filesystem::is_directory(folder) && std::filesystem::exists(config_path)) {
+  const std::string config_path = (std::filesystem::path(path) / "config.json").string();
+  if (std::filesystem::is_directory(path) && std::filesystem::exists(config_path)) {
     if (has_vision_config(config_path)) vision = VisionEncoder::from_weights(*loaded.weights, vision_config_from_json(config_path));
     if (has_audio_config(config_path)) audio = AudioEncoder::from_weights(*loaded.weights, audio_config_from_json(config_path));
   }
   return std::make_unique<Backbone>(std::make_unique<TextModel>(loaded.config, std::move(weights)), std::move(vision),
                                     std::move(audio));
+}
+
+std::unique_ptr<Backbone> Backbone::from_folder(const std::string& folder) {
+  return make_backbone(load_model(folder), folder);
 }
 
 std::unique_ptr<Backbone> Backbone::from_config(const Gemma4Config& config, uint64_t seed) {

@@ -36,16 +36,4 @@ int64_t KvCache::oldest_kept(int64_t layer, int64_t end) const {
   return std::max<int64_t>(0, end - layers_[layer].capacity);
 }
 
-void KvCache::truncate(int64_t length) {
-  if (length < 0 || length > length_) throw Error("cannot truncate a KV cache of " + std::to_string(length_) +
-                                                  " positions to " + std::to_string(length));
-  length_ = length;
-}
-
-size_t KvCache::bytes() const {
-  size_t total = 0;
-  for (const auto& store : layers_) total += (store.keys.size() + store.values.size()) * sizeof(float);
-  return total;
-}
-
 }  // namespace gemma4

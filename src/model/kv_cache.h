@@ -34,10 +34,6 @@ class KvCache {
 
   // Marks `count` more positions as written (after every layer has stored them).
   void advance(int64_t count) { length_ += count; }
-  // Forgets everything after the first `length` positions (e.g. to reuse a shared prompt prefix).
-  void truncate(int64_t length);
-  // Bytes held for keys and values.
-  size_t bytes() const;
 
  private:
   struct LayerStore {
