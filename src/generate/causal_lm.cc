@@ -71,20 +71,19 @@ std::vector<float> CausalLM::feed(const std::vector<int32_t>& tokens) {
   }
   const TextModel& model = backbone_->text_model();
   const int64_t width = config().hidden_dim;
-  std::vector<float> hidden;
-  int64_t last_rows = 0;
+  // Only the last token's hidden state is needed: earlier chunks produce none, the last one a single row.
+  std::vector<float> hidden(static_cast<size_t>(width));
   for (size_t offset = 0; offset < tokens.size(); offset += static_cast<size_t>(options_.prefill_chunk)) {
     const int64_t rows = std::min<int64_t>(options_.prefill_chunk, static_cast<int64_t>(tokens.size() - offset));
+    const bool last_chunk = offset + static_cast<size_t>(rows) == tokens.size();
     ChunkInput chunk;
     chunk.token_ids = tokens.data() + offset;
     chunk.length = rows;
-    hidden.resize(static_cast<size_t>(rows * width));
-    model.forward_chunk(chunk, *cache_, hidden.data());
+    model.forward_chunk_tail(chunk, *cache_, last_chunk ? 1 : 0, hidden.data());
     history_.insert(history_.end(), tokens.begin() + offset, tokens.begin() + offset + rows);
-    last_rows = rows;
   }
   std::vector<float> logits(static_cast<size_t>(config().vocabulary_size));
-  model.logits(hidden.data() + (last_rows - 1) * width, 1, logits.data());
+  model.logits(hidden.data(), 1, logits.data());
   return logits;
 }
 

@@ -286,6 +286,28 @@ void TextModel::apply_per_layer_input(int64_t layer, const float* ple, int64_t r
 
 void TextModel::forward_chunk(const ChunkInput& input, KvCache& cache, float* sequence_output,
                               const std::function<void(int64_t, const float*)>& on_layer_output) const {
+  run_layers(input, cache, 0, sequence_output, on_layer_output);
+}
+
+void TextModel::forward_chunk_tail(const ChunkInput& input, KvCache& cache, int64_t output_rows,
+                                   float* sequence_output) const {
+  if (output_rows < 0 || output_rows > input.length) {
+    throw Error("forward_chunk_tail: output_rows " + std::to_string(output_rows) + " is outside [0, " +
+                std::to_string(input.length) + "]");
+  }
+  // Image blocks attend both ways, so a kept row may need its neighbours' outputs: keep every row.
+  const int64_t first = input.vision_groups != nullptr ? 0 : input.length - output_rows;
+  if (first == 0 || output_rows == input.length) {
+    std::vector<float> all(static_cast<size_t>(input.length * config_.hidden_dim));
+    run_layers(input, cache, 0, all.data(), {});
+    std::copy(all.end() - output_rows * config_.hidden_dim, all.end(), sequence_output);
+    return;
+  }
+  run_layers(input, cache, first, sequence_output, {});
+}
+
+void TextModel::run_layers(const ChunkInput& input, KvCache& cache, int64_t first_output_row, float* sequence_output,
+                           const std::function<void(int64_t, const float*)>& on_layer_output) const {
   const int64_t rows = input.length;
   const int64_t width = config_.hidden_dim;
   const int64_t start = cache.length();
@@ -304,31 +326,53 @@ void TextModel::forward_chunk(const ChunkInput& input, KvCache& cache, float* se
   std::vector<float> hidden(static_cast<size_t>(rows * width));
   embed(input, hidden.data());
   if (on_layer_output) on_layer_output(-1, hidden.data());
+  const int64_t ple_row = config_.num_layers * config_.hidden_size_per_layer_input;
   std::vector<float> ple;
   if (config_.has_ple()) {
-    ple.resize(static_cast<size_t>(rows * config_.num_layers * config_.hidden_size_per_layer_input));
+    ple.resize(static_cast<size_t>(rows * ple_row));
     per_layer_inputs(input, hidden.data(), ple.data());
   }
 
+  // From the first layer of the trailing KV-shared run on, only rows >= first_output_row are computed.
+  const int64_t trim_layer = config_.num_kv_shared_layers > 0 ? config_.first_kv_shared_layer() : config_.num_layers;
   std::vector<float> normed(static_cast<size_t>(rows * width));
   std::vector<float> branch(static_cast<size_t>(rows * width));
+  int64_t row0 = 0;  // first row still computed
+  ChunkInput active = input;
   for (int64_t layer = 0; layer < config_.num_layers; ++layer) {
+    if (layer == trim_layer && first_output_row > 0) {
+      row0 = first_output_row;
+      active = input;
+      active.length = rows - row0;
+      if (active.token_ids) active.token_ids += row0;
+      if (active.position_ids) active.position_ids += row0;
+      if (active.valid) active.valid += row0;
+      active.embedding_overrides = nullptr;
+      active.embedding_override_mask = nullptr;
+    }
+    const int64_t count = rows - row0;
+    if (count == 0) break;
+    float* h = hidden.data() + row0 * width;
     const LayerWeights& w = weights_.layers[layer];
-    rms_norm(hidden.data(), w.input_norm.f32(), rows, width, eps, normed.data());
-    attention(layer, input, start, normed.data(), cache, branch.data());
-    rms_norm(branch.data(), w.post_attention_norm.f32(), rows, width, eps, branch.data());
-    for (int64_t i = 0; i < rows * width; ++i) hidden[i] += branch[i];
+    rms_norm(h, w.input_norm.f32(), count, width, eps, normed.data());
+    attention(layer, active, start + row0, normed.data(), cache, branch.data());
+    rms_norm(branch.data(), w.post_attention_norm.f32(), count, width, eps, branch.data());
+    for (int64_t i = 0; i < count * width; ++i) h[i] += branch[i];
 
-    feed_forward(layer, hidden.data(), rows, branch.data());
-    for (int64_t i = 0; i < rows * width; ++i) hidden[i] += branch[i];
+    feed_forward(layer, h, count, branch.data());
+    for (int64_t i = 0; i < count * width; ++i) h[i] += branch[i];
 
-    if (config_.has_ple()) apply_per_layer_input(layer, ple.data(), rows, hidden.data());
+    if (config_.has_ple()) apply_per_layer_input(layer, ple.data() + row0 * ple_row, count, h);
     // layer_scalar scales the whole residual stream, not just the branch.
-    for (int64_t i = 0; i < rows * width; ++i) hidden[i] *= w.layer_scalar;
+    for (int64_t i = 0; i < count * width; ++i) h[i] *= w.layer_scalar;
     if (on_layer_output) on_layer_output(layer, hidden.data());
   }
   cache.advance(rows);
-  rms_norm(hidden.data(), weights_.final_norm.f32(), rows, width, eps, sequence_output);
+  const int64_t outputs = rows - std::max(row0, first_output_row);
+  if (outputs > 0) {
+    rms_norm(hidden.data() + (rows - outputs) * width, weights_.final_norm.f32(), outputs, width, eps,
+             sequence_output);
+  }
 }
 
 void TextModel::logits(const float* hidden, int64_t rows, float* out) const {

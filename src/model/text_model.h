@@ -45,6 +45,12 @@ class TextModel {
   void forward_chunk(const ChunkInput& input, KvCache& cache, float* sequence_output,
                      const std::function<void(int64_t layer, const float* hidden)>& on_layer_output = {}) const;
 
+  // The same, when only the chunk's last `output_rows` rows (0 <= output_rows <= length) are wanted, as
+  // in generation (the prompt's last token). The KV-shared layers at the end of the stack write nothing
+  // to the cache, so the other rows stop at the last layer that does; sequence_output gets
+  // [output_rows, hidden]. The cache ends up exactly as forward_chunk leaves it.
+  void forward_chunk_tail(const ChunkInput& input, KvCache& cache, int64_t output_rows, float* sequence_output) const;
+
   // logits [rows, vocab] = hidden [rows, hidden] . lm_head^T, soft-capped when the config says so.
   void logits(const float* hidden, int64_t rows, float* out) const;
 
@@ -62,6 +68,9 @@ class TextModel {
   void feed_forward(int64_t layer, const float* residual, int64_t rows, float* out) const;
   void mixture_of_experts(int64_t layer, const float* residual, int64_t rows, float* out) const;
   void apply_per_layer_input(int64_t layer, const float* ple, int64_t rows, float* hidden) const;
+  // forward_chunk with the rows before `first_output_row` dropped after the last cache-writing layer.
+  void run_layers(const ChunkInput& input, KvCache& cache, int64_t first_output_row, float* sequence_output,
+                  const std::function<void(int64_t, const float*)>& on_layer_output) const;
 
   Gemma4Config config_;
   ModelWeights weights_;

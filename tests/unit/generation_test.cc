@@ -12,6 +12,7 @@
 #include "model/builtin_model.h"
 #include "model/kv_cache.h"
 #include "model/test_tokenizer.h"
+#include "model/text_model.h"
 
 namespace gemma4 {
 namespace {
@@ -61,6 +62,43 @@ TEST(KvCache, IncrementalDecodingEqualsFullForward) {
   expect_cache_matches_full(1);
   expect_cache_matches_full(4);
   expect_cache_matches_full(16);
+}
+
+// Prompt prefill with only the last rows wanted stops the other rows after the last cache-writing layer:
+// the wanted rows and every cached key and value must equal the all-rows pass exactly.
+TEST(KvCache, TailPrefillEqualsAllRowsPrefill) {
+  const Gemma4Config config = cache_test_config();
+  ASSERT_GT(config.num_kv_shared_layers, 0);
+  auto backbone = Backbone::from_config(config, 7);
+  const TextModel& model = backbone->text_model();
+  const auto ids = test_tokens(12);
+  const int64_t width = config.hidden_dim;
+  ChunkInput input;
+  input.token_ids = ids.data();
+  input.length = static_cast<int64_t>(ids.size());
+  KvCache all_cache(config, 32, 12), tail_cache(config, 32, 12);
+  std::vector<float> all(ids.size() * width);
+  model.forward_chunk(input, all_cache, all.data());
+  for (int64_t wanted : {3, 1, 0}) {
+    KvCache cache(config, 32, 12);
+    std::vector<float> tail(static_cast<size_t>(std::max<int64_t>(wanted, 1) * width), -1.0f);
+    model.forward_chunk_tail(input, cache, wanted, tail.data());
+    EXPECT_EQ(cache.length(), all_cache.length());
+    for (int64_t i = 0; i < wanted * width; ++i) {
+      ASSERT_EQ(tail[i], all[(ids.size() - wanted) * width + i]) << "wanted " << wanted << " value " << i;
+    }
+    if (wanted == 0) EXPECT_EQ(tail[0], -1.0f);  // nothing written
+    for (int64_t layer = 0; layer < config.first_kv_shared_layer(); ++layer) {
+      const int64_t kv = config.layer_kv_heads(layer) * config.layer_head_dim(layer);
+      for (int64_t pos = cache.oldest_kept(layer, 12); pos < 12; ++pos) {
+        for (int64_t i = 0; i < kv; ++i) {
+          ASSERT_EQ(cache.key(layer, pos)[i], all_cache.key(layer, pos)[i]) << "layer " << layer << " pos " << pos;
+          ASSERT_EQ(cache.value(layer, pos)[i], all_cache.value(layer, pos)[i]) << "layer " << layer;
+        }
+      }
+    }
+  }
+  EXPECT_THROW(model.forward_chunk_tail(input, tail_cache, 13, all.data()), Error);
 }
 
 TEST(KvCache, SlidingLayersKeepOnlyTheirWindow) {

@@ -1,6 +1,8 @@
 // gemma4 bench: load time, prompt (prefill) and decode speed, and peak memory of one model.
-// Prefill = one chunk of N tokens from an empty cache, plus the logits of its last row; decode =
-// greedy single-token steps after a short prompt. Each figure is the median of --repeat runs.
+// Prefill = one chunk of N tokens from an empty cache, plus the logits of its last row, computed as
+// generation does it (rows other than the last stop at the last layer that writes the KV cache); with
+// --all-rows also with every row through every layer, the work an engine without that shortcut does.
+// Decode = greedy single-token steps after a short prompt. Each figure is the median of --repeat runs.
 #include <gemma4/error.h>
 #include <sys/resource.h>
 
@@ -34,6 +36,7 @@ struct BenchArgs {
   std::string quantize = "none";
   bool json = false;
   bool bandwidth = false;
+  bool all_rows = false;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -108,23 +111,32 @@ void run_bench(const BenchArgs& args) {
     ChunkInput input;
     input.token_ids = &token;
     input.length = 1;
-    model.forward_chunk(input, cache, hidden.data());
+    model.forward_chunk_tail(input, cache, 1, hidden.data());
     model.logits(hidden.data(), 1, logits.data());
   }
   const double first_token_seconds = seconds_since(load_start);
 
-  std::vector<double> prefill_rates, decode_rates;
+  std::vector<double> prefill_rates, all_rows_rates, decode_rates;
   for (int r = 0; r < args.repeat; ++r) {
     if (args.prefill > 0) {
       const auto tokens = random_tokens(args.prefill, vocab, 100 + r);
-      KvCache cache(config, args.prefill, args.prefill);
       ChunkInput input;
       input.token_ids = tokens.data();
       input.length = args.prefill;
-      const auto start = Clock::now();
-      model.forward_chunk(input, cache, hidden.data());
-      model.logits(hidden.data() + (args.prefill - 1) * width, 1, logits.data());
-      prefill_rates.push_back(args.prefill / seconds_since(start));
+      {
+        KvCache cache(config, args.prefill, args.prefill);
+        const auto start = Clock::now();
+        model.forward_chunk_tail(input, cache, 1, hidden.data());
+        model.logits(hidden.data(), 1, logits.data());
+        prefill_rates.push_back(args.prefill / seconds_since(start));
+      }
+      if (args.all_rows) {
+        KvCache cache(config, args.prefill, args.prefill);
+        const auto start = Clock::now();
+        model.forward_chunk(input, cache, hidden.data());
+        model.logits(hidden.data() + (args.prefill - 1) * width, 1, logits.data());
+        all_rows_rates.push_back(args.prefill / seconds_since(start));
+      }
     }
     if (args.decode > 0) {
       const auto tokens = random_tokens(args.prompt, vocab, 200 + r);
@@ -132,8 +144,8 @@ void run_bench(const BenchArgs& args) {
       ChunkInput input;
       input.token_ids = tokens.data();
       input.length = args.prompt;
-      model.forward_chunk(input, cache, hidden.data());
-      model.logits(hidden.data() + (args.prompt - 1) * width, 1, logits.data());
+      model.forward_chunk_tail(input, cache, 1, hidden.data());
+      model.logits(hidden.data(), 1, logits.data());
       int32_t next = argmax(logits);
       const auto start = Clock::now();
       for (int step = 0; step < args.decode; ++step) {
@@ -150,6 +162,7 @@ void run_bench(const BenchArgs& args) {
   const double bytes_per_token = weight_bytes_per_token(model.weights());
   const double bandwidth = args.bandwidth ? kernels::measure_read_bandwidth(pool) : 0.0;
   const double prefill = prefill_rates.empty() ? 0 : median(prefill_rates);
+  const double prefill_all_rows = all_rows_rates.empty() ? 0 : median(all_rows_rates);
   const double decode = decode_rates.empty() ? 0 : median(decode_rates);
   const double peak = peak_rss_bytes();
   const auto& cpu = kernels::cpu_features();
@@ -160,11 +173,11 @@ void run_bench(const BenchArgs& args) {
   if (args.json) {
     std::printf(
         "{\"model\": \"%s\", \"threads\": %d, \"quantize\": \"%s\", \"kernels\": \"%s\", \"load_s\": %.4f, "
-        "\"first_token_s\": %.4f, \"prefill_tokens\": %d, \"prefill_tok_s\": %.3f, \"decode_tokens\": %d, "
+        "\"first_token_s\": %.4f, \"prefill_tokens\": %d, \"prefill_tok_s\": %.3f, \"prefill_all_rows_tok_s\": %.3f, \"decode_tokens\": %d, "
         "\"decode_tok_s\": %.3f, \"weight_bytes_per_token\": %.0f, \"decode_read_bytes_s\": %.0f, "
         "\"bandwidth_bytes_s\": %.0f, \"peak_rss_bytes\": %.0f, \"prefill_runs\": [",
         args.model.c_str(), pool.num_threads(), args.quantize.c_str(), kernels_used.c_str(), load_seconds,
-        first_token_seconds, args.prefill, prefill, args.decode, decode, bytes_per_token, bytes_per_token * decode,
+        first_token_seconds, args.prefill, prefill, prefill_all_rows, args.decode, decode, bytes_per_token, bytes_per_token * decode,
         bandwidth, peak);
     for (size_t i = 0; i < prefill_rates.size(); ++i) std::printf("%s%.3f", i ? ", " : "", prefill_rates[i]);
     std::printf("], \"decode_runs\": [");
@@ -175,6 +188,9 @@ void run_bench(const BenchArgs& args) {
                 pool.num_threads(), kernels_used.c_str(), args.quantize.c_str());
     std::printf("load             %.3f s (first token after %.3f s)\n", load_seconds, first_token_seconds);
     std::printf("prefill          %.2f tok/s (%d tokens, median of %zu)\n", prefill, args.prefill, prefill_rates.size());
+    if (args.all_rows) {
+      std::printf("prefill all rows %.2f tok/s (every row through every layer)\n", prefill_all_rows);
+    }
     std::printf("decode           %.2f tok/s (%d steps after %d, median of %zu)\n", decode, args.decode, args.prompt,
                 decode_rates.size());
     std::printf("weights/token    %.3f GB -> %.2f GB/s read while decoding\n", bytes_per_token / 1e9,
@@ -201,6 +217,8 @@ GEMMA4_REGISTER_COMMAND(bench, [](CLI::App& app) {
   sub->add_option("--quantize", args->quantize, "Quantize the matrices on load: none, q8_0 or q4_0");
   sub->add_flag("--bandwidth", args->bandwidth, "Also measure the memory read bandwidth (1 GiB buffer)");
   sub->add_flag("--json", args->json, "One JSON object on stdout");
+  sub->add_flag("--all-rows", args->all_rows,
+                "Also measure prefill with every row through every layer (no KV-shared-layer shortcut)");
   sub->callback([args] {
     if (args->prompt < 1) throw gemma4::Error("--prompt must be at least 1");
     if (args->repeat < 1) throw gemma4::Error("--repeat must be at least 1");
