@@ -1,5 +1,6 @@
 #include "core/thread_pool.h"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
@@ -46,6 +47,11 @@ void ThreadPool::split(int64_t count, int threads, int index, int64_t* begin, in
 }
 
 void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, int64_t)>& fn) {
+  parallel_for_balanced(count, 0, fn);
+}
+
+void ThreadPool::parallel_for_balanced(int64_t count, int64_t chunks_per_thread,
+                                       const std::function<void(int64_t, int64_t)>& fn) {
   if (count <= 0) return;
   const int threads = num_threads();
   if (threads == 1 || count == 1) {
@@ -54,15 +60,15 @@ void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, i
   }
   job_ = &fn;
   job_count_ = count;
+  job_chunk_ = chunks_per_thread > 0 ? std::max<int64_t>(1, count / (threads * chunks_per_thread)) : 0;
+  next_chunk_.store(0, std::memory_order_relaxed);
   pending_.store(threads - 1, std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_seq_cst);  // publishes job_ and job_count_
+  generation_.fetch_add(1, std::memory_order_seq_cst);  // publishes job_, job_count_, job_chunk_
   if (sleepers_.load(std::memory_order_seq_cst) > 0) {
     std::lock_guard<std::mutex> lock(mutex_);
     work_ready_.notify_all();
   }
-  int64_t begin, end;
-  split(count, threads, 0, &begin, &end);
-  if (begin < end) fn(begin, end);
+  run_share(0);
   // Spin briefly, then yield: with more runnable threads than cores a pure spin would hold the core
   // the last worker needs.
   for (int polls = 0; pending_.load(std::memory_order_acquire) != 0; ++polls) {
@@ -73,6 +79,22 @@ void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, i
     }
   }
   job_ = nullptr;
+}
+
+// Thread `index`'s part of the current job: its static range, or chunks claimed until none is left.
+void ThreadPool::run_share(int index) {
+  const auto& fn = *job_;
+  if (job_chunk_ == 0) {
+    int64_t begin, end;
+    split(job_count_, num_threads(), index, &begin, &end);
+    if (begin < end) fn(begin, end);
+    return;
+  }
+  for (;;) {
+    const int64_t begin = next_chunk_.fetch_add(1, std::memory_order_relaxed) * job_chunk_;
+    if (begin >= job_count_) return;
+    fn(begin, std::min(job_count_, begin + job_chunk_));
+  }
 }
 
 void ThreadPool::worker_loop(int index) {
@@ -97,10 +119,7 @@ void ThreadPool::worker_loop(int index) {
     }
     if (stopping_.load()) return;
     seen = generation_.load(std::memory_order_acquire);
-    const auto* job = job_;
-    int64_t begin, end;
-    split(job_count_, num_threads(), index, &begin, &end);
-    if (begin < end) (*job)(begin, end);
+    run_share(index);
     pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }

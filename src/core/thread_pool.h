@@ -28,6 +28,13 @@ class ThreadPool {
   // thread takes the first one). Returns when every range is done. Not reentrant.
   void parallel_for(int64_t count, const std::function<void(int64_t begin, int64_t end)>& fn);
 
+  // The same range cut into about `chunks_per_thread` pieces per thread that the threads claim one by
+  // one, so a thread slowed down (by the OS or a neighbour on a shared host) leaves its share to the
+  // others instead of making them wait. For uniform, memory-bound loops (matrix-vector products);
+  // fn may be called several times per thread.
+  void parallel_for_balanced(int64_t count, int64_t chunks_per_thread,
+                             const std::function<void(int64_t begin, int64_t end)>& fn);
+
   // The range thread `index` of `threads` gets in parallel_for.
   static void split(int64_t count, int threads, int index, int64_t* begin, int64_t* end);
 
@@ -37,12 +44,15 @@ class ThreadPool {
 
  private:
   void worker_loop(int index);
+  void run_share(int index);
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable work_ready_;
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
   int64_t job_count_ = 0;
+  int64_t job_chunk_ = 0;              // 0: one static range per thread; else claimed chunks of this size
+  std::atomic<int64_t> next_chunk_{0};
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> pending_{0};
   std::atomic<int> sleepers_{0};

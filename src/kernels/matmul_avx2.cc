@@ -17,6 +17,11 @@ namespace gemma4::kernels::simd {
 namespace {
 
 constexpr int kTileRows = 4;
+// The int8 matrix-vector product (decoding) streams one weight row at a time with too little work per
+// byte to keep enough cache misses in flight: fetching 2 KiB ahead lifts a Zen 3 core from ~13 to ~18
+// GB/s, two cores from ~23 to ~31 GB/s (prefetches past the end of a matrix never fault). The float
+// tiles read 4 rows at once and gain nothing from it.
+constexpr int64_t kPrefetchBytes = 2048;
 constexpr int kTileTokens = 3;  // 4 x 3 accumulators + 3 activations + 1 weight vector = 16 ymm
 
 GEMMA4_TARGET_AVX2 inline __m256 load_weights(const float* p) { return _mm256_loadu_ps(p); }
@@ -84,6 +89,17 @@ TileFn<W> tile_for(int rows, int tokens) {
     case 2: return tile_for_tokens<W, 2>(tokens);
     case 3: return tile_for_tokens<W, 3>(tokens);
     default: return tile_for_tokens<W, 4>(tokens);
+  }
+}
+
+// One token (decoding): 8 rows per tile, 8 weight streams in flight; measured on a Zen 3 with both
+// cores streaming BF16 from memory, ~24 GB/s against ~18 GB/s with 4 rows.
+template <typename W>
+void gemv_block(const W* w, int64_t ldw, int64_t rows, const float* x, int64_t cols, float* y) {
+  int64_t r0 = 0;
+  for (; r0 + 8 <= rows; r0 += 8) tile<W, 8, 1>(w + r0 * ldw, ldw, x, cols, cols, y + r0, 1);
+  for (; r0 < rows; r0 += kTileRows) {
+    tile_for<W>(static_cast<int>(std::min<int64_t>(kTileRows, rows - r0)), 1)(w + r0 * ldw, ldw, x, cols, cols, y + r0, 1);
   }
 }
 
@@ -164,6 +180,7 @@ GEMMA4_TARGET_AVX2 float dot_row(const uint8_t* row, const int8_t* xq, const flo
   for (; b + 2 <= blocks; b += 2) {
     const uint8_t* b0 = row + b * kBlockBytes;
     const uint8_t* b1 = b0 + kBlockBytes;
+    _mm_prefetch(reinterpret_cast<const char*>(b0 + kPrefetchBytes), _MM_HINT_T0);
     const __m256i w0 = kQ4 ? load_q4_0(b0 + 2) : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b0 + 2));
     const __m256i w1 = kQ4 ? load_q4_0(b1 + 2) : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b1 + 2));
     const __m256 d0 = block_dot(w0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + b * 32)));
@@ -188,13 +205,20 @@ void matmul_bf16_avx2(const float* x, int64_t n, const TensorView& w, float* y, 
   const auto* weights = reinterpret_cast<const uint16_t*>(w.data);
   const int64_t block = n == 1 ? out_features : rows_per_block(cols * 2);
   const int64_t groups = (out_features + kTileRows - 1) / kTileRows;
-  parallel_rows(pool, groups, double(n) * out_features * cols, [&](int64_t begin, int64_t end) {
-    const int64_t first = begin * kTileRows;
-    const int64_t last = std::min(out_features, end * kTileRows);
-    for (int64_t r0 = first; r0 < last; r0 += block) {
-      gemm_block(weights + r0 * cols, cols, std::min(block, last - r0), x, n, cols, y + r0, out_features);
-    }
-  });
+  parallel_rows(
+      pool, groups, double(n) * out_features * cols,
+      [&](int64_t begin, int64_t end) {
+        const int64_t first = begin * kTileRows;
+        const int64_t last = std::min(out_features, end * kTileRows);
+        if (n == 1) {
+          gemv_block(weights + first * cols, cols, last - first, x, cols, y + first);
+          return;
+        }
+        for (int64_t r0 = first; r0 < last; r0 += block) {
+          gemm_block(weights + r0 * cols, cols, std::min(block, last - r0), x, n, cols, y + r0, out_features);
+        }
+      },
+      /*balanced=*/n == 1);
 }
 
 void matmul_decoded_avx2(const float* x, int64_t n, const TensorView& w, float* y, ThreadPool& pool) {
@@ -228,15 +252,18 @@ void matmul_q8_q4_avx2(const float* x, int64_t n, const TensorView& w, float* y,
   const int8_t* q = xq.data();
   const float* s = xs.data();
   const bool q4 = w.dtype == DType::Q4_0;
-  parallel_rows(pool, out_features, double(n) * out_features * cols, [&](int64_t begin, int64_t end) {
-    for (int64_t o = begin; o < end; ++o) {
-      const uint8_t* row = w.data + static_cast<size_t>(o) * row_bytes;
-      for (int64_t t = 0; t < n; ++t) {
-        y[t * out_features + o] = q4 ? dot_row<true>(row, q + t * cols, s + t * blocks, blocks)
-                                     : dot_row<false>(row, q + t * cols, s + t * blocks, blocks);
-      }
-    }
-  });
+  parallel_rows(
+      pool, out_features, double(n) * out_features * cols,
+      [&](int64_t begin, int64_t end) {
+        for (int64_t o = begin; o < end; ++o) {
+          const uint8_t* row = w.data + static_cast<size_t>(o) * row_bytes;
+          for (int64_t t = 0; t < n; ++t) {
+            y[t * out_features + o] = q4 ? dot_row<true>(row, q + t * cols, s + t * blocks, blocks)
+                                         : dot_row<false>(row, q + t * cols, s + t * blocks, blocks);
+          }
+        }
+      },
+      /*balanced=*/true);
 }
 
 }  // namespace gemma4::kernels::simd
@@ -249,13 +276,20 @@ void matmul_f32_avx2(const float* x, int64_t n, const TensorView& w, float* y, T
   const float* weights = w.f32();
   const int64_t block = n == 1 ? out_features : rows_per_block(cols * 4);
   const int64_t groups = (out_features + kTileRows - 1) / kTileRows;
-  parallel_rows(pool, groups, double(n) * out_features * cols, [&](int64_t begin, int64_t end) {
-    const int64_t first = begin * kTileRows;
-    const int64_t last = std::min(out_features, end * kTileRows);
-    for (int64_t r0 = first; r0 < last; r0 += block) {
-      gemm_block(weights + r0 * cols, cols, std::min(block, last - r0), x, n, cols, y + r0, out_features);
-    }
-  });
+  parallel_rows(
+      pool, groups, double(n) * out_features * cols,
+      [&](int64_t begin, int64_t end) {
+        const int64_t first = begin * kTileRows;
+        const int64_t last = std::min(out_features, end * kTileRows);
+        if (n == 1) {
+          gemv_block(weights + first * cols, cols, last - first, x, cols, y + first);
+          return;
+        }
+        for (int64_t r0 = first; r0 < last; r0 += block) {
+          gemm_block(weights + r0 * cols, cols, std::min(block, last - r0), x, n, cols, y + r0, out_features);
+        }
+      },
+      /*balanced=*/n == 1);
 }
 
 }  // namespace gemma4::kernels::simd

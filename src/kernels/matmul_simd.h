@@ -39,17 +39,20 @@ void matmul_f32_avx2(const float* x, int64_t n, const TensorView& w, float* y, T
 void matmul_packed_avx2(const float* x, int64_t n, const TensorView& w, float* y, ThreadPool& pool);
 
 // pool.parallel_for, or fn(0, count) on this thread when the product has fewer than ~64K multiply-adds:
-// waking a worker costs more than such a product (norm-sized vectors, tiny test models).
+// waking a worker costs more than such a product (norm-sized vectors, tiny test models). `balanced`:
+// the rows are claimed in chunks (pool.parallel_for_balanced), for memory-bound matrix-vector products.
 template <typename Fn>
-void parallel_rows(ThreadPool& pool, int64_t count, double multiply_adds, const Fn& fn);
+void parallel_rows(ThreadPool& pool, int64_t count, double multiply_adds, const Fn& fn, bool balanced = false);
 
 // Float32 activations to bf16 bits (round to nearest even), zero-padding [count, padded_count).
 void f32_to_bf16_padded(const float* x, int64_t count, uint16_t* out, int64_t padded_count);
 
 template <typename Fn>
-void parallel_rows(ThreadPool& pool, int64_t count, double multiply_adds, const Fn& fn) {
+void parallel_rows(ThreadPool& pool, int64_t count, double multiply_adds, const Fn& fn, bool balanced) {
   if (multiply_adds < 65536.0) {
     fn(int64_t{0}, count);
+  } else if (balanced) {
+    pool.parallel_for_balanced(count, 8, fn);
   } else {
     pool.parallel_for(count, fn);
   }

