@@ -50,10 +50,23 @@ double median(std::vector<double> values) {
   return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
+// Peak resident memory (VmHWM), which reset_peak_rss() can lower to the current figure (Linux); elsewhere
+// ru_maxrss, which never goes down.
 double peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) * 1024.0;
+  }
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<double>(usage.ru_maxrss) * 1024.0;  // Linux reports KiB
+}
+
+// So the bandwidth probe's 1 GiB buffer, freed by now, does not count in the model's peak.
+void reset_peak_rss() {
+  std::ofstream clear_refs("/proc/self/clear_refs");
+  if (clear_refs) clear_refs << "5";
 }
 
 // Bytes of weights one decode step reads: every matrix once (lookups into the embedding tables are a
@@ -118,7 +131,11 @@ void run_bench(const BenchArgs& args) {
 
   // Bandwidth on a shared host drifts by tens of percent within minutes: measure it before and after
   // the runs and keep the higher figure, so the decode share is never flattered by a slow moment.
-  double bandwidth = args.bandwidth ? kernels::measure_read_bandwidth(pool) : 0.0;
+  double bandwidth = 0.0;
+  if (args.bandwidth) {
+    bandwidth = kernels::measure_read_bandwidth(pool);
+    reset_peak_rss();
+  }
   std::vector<double> prefill_rates, all_rows_rates, decode_rates;
   for (int r = 0; r < args.repeat; ++r) {
     if (args.prefill > 0) {
@@ -163,11 +180,11 @@ void run_bench(const BenchArgs& args) {
     }
   }
   const double bytes_per_token = weight_bytes_per_token(model.weights());
+  const double peak = peak_rss_bytes();  // before the second probe allocates its buffer
   if (args.bandwidth) bandwidth = std::max(bandwidth, kernels::measure_read_bandwidth(pool));
   const double prefill = prefill_rates.empty() ? 0 : median(prefill_rates);
   const double prefill_all_rows = all_rows_rates.empty() ? 0 : median(all_rows_rates);
   const double decode = decode_rates.empty() ? 0 : median(decode_rates);
-  const double peak = peak_rss_bytes();
   const auto& cpu = kernels::cpu_features();
   const std::string kernels_used = cpu.avx512_bf16 ? (cpu.avx512_vnni ? "avx512bf16+vnni" : "avx512bf16")
                                    : cpu.avx2      ? "avx2"
