@@ -8,8 +8,10 @@
 //   auto tiny  = gemma4::backbone_from_preset("/my/folder", {.load_weights = false, .seed = 7});
 #pragma once
 
+#include <gemma4/audio.h>
 #include <gemma4/backbone.h>
 #include <gemma4/config.h>
+#include <gemma4/vision.h>
 
 #include <cstdint>
 #include <map>
@@ -19,37 +21,6 @@
 #include <vector>
 
 namespace gemma4 {
-
-// Gemma4VisionEncoder arguments that decide its weights (KerasHub names; HF Gemma4VisionConfig values).
-struct VisionEncoderConfig {
-  int64_t hidden_dim = 768;
-  int64_t num_layers = 16;
-  int64_t num_heads = 12;
-  int64_t num_key_value_heads = 12;
-  int64_t head_dim = 64;
-  int64_t intermediate_dim = 3072;
-  int64_t patch_size = 16;
-  int64_t pool_size = 3;
-  int64_t position_table_size = 10240;  // rows of each of the two (x, y) position tables
-  bool use_clipped_linears = true;      // 4 clip scalars per linear (7 linears per block)
-  bool standardize = false;             // std_bias and std_scale of the pooled output
-  int64_t output_dim = 0;               // text hidden_dim (the vision_input_projection's width)
-};
-
-// Gemma4AudioEncoder arguments that decide its weights (HF Gemma4AudioConfig defaults).
-struct AudioEncoderConfig {
-  int64_t input_feat_size = 128;
-  int64_t hidden_size = 1024;
-  int64_t num_heads = 8;
-  int64_t num_layers = 12;
-  int64_t conv_kernel_size = 5;
-  std::vector<int64_t> sscp_conv_channels = {128, 32};
-  int64_t sscp_kernel_size = 3;
-  int64_t sscp_stride = 2;
-  int64_t output_proj_dims = 1536;  // 0 = no output_proj
-  bool use_clipped_linears = true;
-  int64_t output_dim = 0;  // text hidden_dim (the audio_output_projection's width)
-};
 
 // The extra layers of a Gemma4AssistantCausalLM (MTP draft model) around its backbone.
 struct AssistantHeadConfig {
@@ -66,8 +37,8 @@ struct PresetInfo {
   std::string kaggle_handle;  // "kaggle://keras/gemma4/keras/gemma4_instruct_2b/2"
   std::string hf_repo;        // "google/gemma-4-E2B-it"
   Gemma4Config config;        // the text backbone
-  std::optional<VisionEncoderConfig> vision;
-  std::optional<AudioEncoderConfig> audio;
+  std::optional<VisionConfig> vision;
+  std::optional<AudioConfig> audio;
   std::optional<AssistantHeadConfig> assistant;
 };
 
@@ -77,8 +48,8 @@ const std::vector<PresetInfo>& builtin_presets();
 const PresetInfo* find_builtin_preset(const std::string& name);
 
 // Parameter counts as KerasHub's count_params() counts them.
-int64_t count_vision_parameters(const VisionEncoderConfig& vision);
-int64_t count_audio_parameters(const AudioEncoderConfig& audio);
+int64_t count_vision_parameters(const VisionConfig& vision);
+int64_t count_audio_parameters(const AudioConfig& audio);
 // pre/post projections and centroids (token_ordering, a non-trainable lookup table, is not counted).
 int64_t count_assistant_head_parameters(const AssistantHeadConfig& head, int64_t hidden_dim);
 
@@ -107,8 +78,8 @@ struct PresetArchitecture {
   std::string preset;  // as given
   std::string path;    // where it was found on disk; "" for a built-in preset not read from disk
   Gemma4Config config;
-  std::optional<VisionEncoderConfig> vision;
-  std::optional<AudioEncoderConfig> audio;
+  std::optional<VisionConfig> vision;
+  std::optional<AudioConfig> audio;
   std::optional<AssistantHeadConfig> assistant;
 
   int64_t text_parameter_count() const;

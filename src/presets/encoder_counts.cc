@@ -4,9 +4,11 @@
 // (E2B 5,104,298,467 ... 31B 31,273,088,876) and KerasHub's test count 24006 in tests/unit/preset_test.cc.
 #include <gemma4/preset.h>
 
+#include <cstddef>
+
 namespace gemma4 {
 
-int64_t count_vision_parameters(const VisionEncoderConfig& v) {
+int64_t count_vision_parameters(const VisionConfig& v) {
   const int64_t d = v.hidden_dim;
   int64_t total = 3 * v.patch_size * v.patch_size * d;  // patch_embedder.input_proj
   total += 2 * v.position_table_size * d;               // (x, y) position_embedding_table
@@ -22,17 +24,20 @@ int64_t count_vision_parameters(const VisionEncoderConfig& v) {
   return total;
 }
 
-int64_t count_audio_parameters(const AudioEncoderConfig& a) {
+int64_t count_audio_parameters(const AudioConfig& a) {
   const int64_t h = a.hidden_size;
   const int64_t clip = a.use_clipped_linears ? 4 : 0;
   // Sub-sampling convolutions: kernel (k, k, in, out) and a LayerNorm gamma each; then input_proj.
   int64_t total = 0;
   int64_t channels_in = 1;
   int64_t frequencies = a.input_feat_size;
-  for (int64_t channels : a.sscp_conv_channels) {
-    total += a.sscp_kernel_size * a.sscp_kernel_size * channels_in * channels + channels;
+  for (size_t i = 0; i < a.sscp_conv_channels.size(); ++i) {
+    const int64_t channels = a.sscp_conv_channels[i];
+    const auto& kernel = a.sscp_kernel_sizes.at(i);  // (time, frequency)
+    const int64_t frequency_stride = a.sscp_stride_sizes.at(i).at(1);
+    total += kernel.at(0) * kernel.at(1) * channels_in * channels + channels;
     channels_in = channels;
-    frequencies = (frequencies + a.sscp_stride - 1) / a.sscp_stride;
+    frequencies = (frequencies + frequency_stride - 1) / frequency_stride;
   }
   total += frequencies * channels_in * h;  // input_proj: (freq * channels) -> hidden
   // Conformer block.

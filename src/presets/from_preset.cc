@@ -9,7 +9,6 @@
 #include "model/tensor_names.h"
 #include "model/text_model.h"
 #include "model/weights.h"
-#include "presets/encoder_config_json.h"
 
 namespace gemma4 {
 namespace {
@@ -135,12 +134,11 @@ PresetArchitecture architecture_from_preset(const std::string& preset, const Pre
   } else {
     arch.path = resolve_preset_path(preset);
     arch.config = config_on_disk(arch.path);
-    // A Hugging Face config.json also sizes the vision and audio encoders.
-    if (fs::is_directory(arch.path)) {
-      const auto encoders = presets::encoders_from_hf_config((fs::path(arch.path) / "config.json").string(),
-                                                             arch.config.hidden_dim);
-      if (encoders.vision) arch.vision = encoders.vision;
-      if (encoders.audio) arch.audio = encoders.audio;
+    // A folder's config.json (Hugging Face or KerasHub) also sizes the vision and audio encoders.
+    const std::string config_json = (fs::path(arch.path) / "config.json").string();
+    if (fs::is_directory(arch.path) && fs::exists(config_json)) {
+      if (has_vision_config(config_json)) arch.vision = vision_config_from_json(config_json);
+      if (has_audio_config(config_json)) arch.audio = audio_config_from_json(config_json);
     }
   }
   apply_options(arch, options);

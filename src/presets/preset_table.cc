@@ -98,14 +98,15 @@ Gemma4Config dense31b_config() {
   return c;
 }
 
-VisionEncoderConfig on_device_vision(int64_t text_width) {
-  VisionEncoderConfig v;  // the defaults are the on-device tower
+VisionConfig on_device_vision(int64_t text_width) {
+  VisionConfig v;  // the defaults are the on-device tower's sizes; it clips its linears
+  v.use_clipped_linears = true;
   v.output_dim = text_width;
   return v;
 }
 
-VisionEncoderConfig large_vision(int64_t text_width) {
-  VisionEncoderConfig v;
+VisionConfig large_vision(int64_t text_width) {
+  VisionConfig v;
   v.hidden_dim = 1152;
   v.num_layers = 27;
   v.num_heads = 16;
@@ -118,8 +119,8 @@ VisionEncoderConfig large_vision(int64_t text_width) {
   return v;
 }
 
-AudioEncoderConfig default_audio(int64_t text_width) {
-  AudioEncoderConfig a;
+AudioConfig default_audio(int64_t text_width) {
+  AudioConfig a;
   a.output_dim = text_width;
   return a;
 }

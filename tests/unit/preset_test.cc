@@ -161,7 +161,7 @@ TEST(Presets, KerasHubUnitTestCounts) {
   c.head_dim = 4;
   c.sliding_window_size = 16;
   EXPECT_EQ(count_text_parameters(c), 5758);
-  VisionEncoderConfig v;
+  VisionConfig v;
   v.patch_size = 4;
   v.pool_size = 2;
   v.num_layers = 2;
