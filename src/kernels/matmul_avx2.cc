@@ -9,6 +9,7 @@
 
 #include "core/thread_pool.h"
 #include "kernels/matmul.h"
+#include "kernels/matmul_int8_rows.h"
 #include "kernels/matmul_simd.h"
 
 #define GEMMA4_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -197,13 +198,12 @@ GEMMA4_TARGET_AVX2 float dot_row(const uint8_t* row, const int8_t* xq, const flo
   return horizontal_sum(_mm256_add_ps(acc0, acc1));
 }
 
-}  // namespace
-
-void matmul_bf16_avx2(const float* x, int64_t n, const TensorView& w, float* y, ThreadPool& pool) {
-  const int64_t out_features = w.rows();
-  const int64_t cols = w.cols();
-  const auto* weights = reinterpret_cast<const uint16_t*>(w.data);
-  const int64_t block = n == 1 ? out_features : rows_per_block(cols * 2);
+// Weights read where they are stored (BF16 widened in registers, F32 as is): one token through
+// 8-row tiles with rows claimed in chunks; prompts through blocks of rows that stay in L2.
+template <typename W>
+void matmul_in_place(const W* weights, int64_t out_features, int64_t cols, const float* x, int64_t n, float* y,
+                     ThreadPool& pool) {
+  const int64_t block = n == 1 ? out_features : rows_per_block(cols * static_cast<int64_t>(sizeof(W)));
   const int64_t groups = (out_features + kTileRows - 1) / kTileRows;
   parallel_rows(
       pool, groups, double(n) * out_features * cols,
@@ -219,6 +219,12 @@ void matmul_bf16_avx2(const float* x, int64_t n, const TensorView& w, float* y, 
         }
       },
       /*balanced=*/n == 1);
+}
+
+}  // namespace
+
+void matmul_bf16_avx2(const float* x, int64_t n, const TensorView& w, float* y, ThreadPool& pool) {
+  matmul_in_place(reinterpret_cast<const uint16_t*>(w.data), w.rows(), w.cols(), x, n, y, pool);
 }
 
 void matmul_decoded_avx2(const float* x, int64_t n, const TensorView& w, float* y, ThreadPool& pool) {
@@ -240,56 +246,12 @@ void matmul_decoded_avx2(const float* x, int64_t n, const TensorView& w, float* 
 }
 
 void matmul_q8_q4_avx2(const float* x, int64_t n, const TensorView& w, float* y, ThreadPool& pool) {
-  const int64_t out_features = w.rows();
-  const int64_t cols = w.cols();
-  const int64_t blocks = cols / 32;
-  const size_t row_bytes = w.row_bytes();
-  static thread_local std::vector<int8_t> xq;
-  static thread_local std::vector<float> xs;
-  xq.resize(static_cast<size_t>(n * cols));
-  xs.resize(static_cast<size_t>(n * blocks));
-  for (int64_t t = 0; t < n; ++t) quantize_activations(x + t * cols, cols, xq.data() + t * cols, xs.data() + t * blocks);
-  const int8_t* q = xq.data();
-  const float* s = xs.data();
-  const bool q4 = w.dtype == DType::Q4_0;
-  parallel_rows(
-      pool, out_features, double(n) * out_features * cols,
-      [&](int64_t begin, int64_t end) {
-        for (int64_t o = begin; o < end; ++o) {
-          const uint8_t* row = w.data + static_cast<size_t>(o) * row_bytes;
-          for (int64_t t = 0; t < n; ++t) {
-            y[t * out_features + o] = q4 ? dot_row<true>(row, q + t * cols, s + t * blocks, blocks)
-                                         : dot_row<false>(row, q + t * cols, s + t * blocks, blocks);
-          }
-        }
-      },
-      /*balanced=*/true);
+  matmul_int8_rows(x, n, w, y, pool, &quantize_activations,
+                   w.dtype == DType::Q4_0 ? &dot_row<true> : &dot_row<false>);
 }
 
-}  // namespace gemma4::kernels::simd
-
-namespace gemma4::kernels::simd {
-
 void matmul_f32_avx2(const float* x, int64_t n, const TensorView& w, float* y, ThreadPool& pool) {
-  const int64_t out_features = w.rows();
-  const int64_t cols = w.cols();
-  const float* weights = w.f32();
-  const int64_t block = n == 1 ? out_features : rows_per_block(cols * 4);
-  const int64_t groups = (out_features + kTileRows - 1) / kTileRows;
-  parallel_rows(
-      pool, groups, double(n) * out_features * cols,
-      [&](int64_t begin, int64_t end) {
-        const int64_t first = begin * kTileRows;
-        const int64_t last = std::min(out_features, end * kTileRows);
-        if (n == 1) {
-          gemv_block(weights + first * cols, cols, last - first, x, cols, y + first);
-          return;
-        }
-        for (int64_t r0 = first; r0 < last; r0 += block) {
-          gemm_block(weights + r0 * cols, cols, std::min(block, last - r0), x, n, cols, y + r0, out_features);
-        }
-      },
-      /*balanced=*/n == 1);
+  matmul_in_place(w.f32(), w.rows(), w.cols(), x, n, y, pool);
 }
 
 }  // namespace gemma4::kernels::simd

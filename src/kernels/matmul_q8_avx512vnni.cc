@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "kernels/matmul_int8_rows.h"
 #include "kernels/matmul_simd.h"
 
 #define GEMMA4_TARGET_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
@@ -87,27 +88,8 @@ GEMMA4_TARGET_VNNI float dot_row(const uint8_t* row, const int8_t* xq, const flo
 }  // namespace
 
 void matmul_q8_q4_vnni(const float* x, int64_t n, const TensorView& w, float* y, ThreadPool& pool) {
-  const int64_t out_features = w.rows();
-  const int64_t cols = w.cols();
-  const int64_t blocks = cols / 32;
-  const size_t row_bytes = w.row_bytes();
-  static thread_local std::vector<int8_t> xq;
-  static thread_local std::vector<float> xs;
-  xq.resize(static_cast<size_t>(n * cols));
-  xs.resize(static_cast<size_t>(n * blocks));
-  for (int64_t t = 0; t < n; ++t) quantize_activations(x + t * cols, cols, xq.data() + t * cols, xs.data() + t * blocks);
-  const int8_t* q = xq.data();
-  const float* s = xs.data();
-  const bool q4 = w.dtype == DType::Q4_0;
-  parallel_rows(pool, out_features, double(n) * out_features * cols, [&](int64_t begin, int64_t end) {
-    for (int64_t o = begin; o < end; ++o) {
-      const uint8_t* row = w.data + static_cast<size_t>(o) * row_bytes;
-      for (int64_t t = 0; t < n; ++t) {
-        y[t * out_features + o] = q4 ? dot_row<true>(row, q + t * cols, s + t * blocks, blocks)
-                                     : dot_row<false>(row, q + t * cols, s + t * blocks, blocks);
-      }
-    }
-  });
+  matmul_int8_rows(x, n, w, y, pool, &quantize_activations,
+                   w.dtype == DType::Q4_0 ? &dot_row<true> : &dot_row<false>);
 }
 
 }  // namespace gemma4::kernels::simd
