@@ -1,0 +1,190 @@
+// Image decoding (stb_image, Debian's libstb-dev header), the aspect-preserving resize rule, antialiased
+// bicubic resampling and patch cutting. Numbers follow hf_gemma4.md §3.1 and keras_hub_gemma4.md §7.1.
+#include <gemma4/error.h>
+#include <gemma4/image.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iterator>
+
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_NO_STDIO  // files are read here, so errors can name them
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#include <stb/stb_image.h>
+#pragma GCC diagnostic pop
+
+namespace gemma4 {
+namespace {
+
+// Keys' cubic convolution kernel with a = -0.5 (support 2), as PIL's and TensorFlow's bicubic use.
+double cubic(double x) {
+  constexpr double a = -0.5;
+  x = std::abs(x);
+  if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
+  if (x < 2.0) return (((x - 5.0) * x + 8.0) * x - 4.0) * a;
+  return 0.0;
+}
+
+// For each output index along one axis: the first input index and the normalised weights of the inputs
+// it reads. Shrinking widens the kernel by the scale (antialiasing); the taps are centred on the output
+// pixel's centre mapped into the input, (i + 0.5) * scale.
+struct Taps {
+  std::vector<int64_t> first;
+  std::vector<int64_t> count;
+  std::vector<double> weights;  // [out, max_count]
+  int64_t max_count = 0;
+};
+
+Taps make_taps(int64_t in, int64_t out) {
+  const double scale = static_cast<double>(in) / static_cast<double>(out);
+  const double filter_scale = std::max(scale, 1.0);
+  const double support = 2.0 * filter_scale;
+  Taps taps;
+  taps.max_count = static_cast<int64_t>(std::ceil(support)) * 2 + 1;
+  taps.first.resize(static_cast<size_t>(out));
+  taps.count.resize(static_cast<size_t>(out));
+  taps.weights.assign(static_cast<size_t>(out * taps.max_count), 0.0);
+  for (int64_t i = 0; i < out; ++i) {
+    const double center = (static_cast<double>(i) + 0.5) * scale;
+    const int64_t lo = std::max<int64_t>(static_cast<int64_t>(center - support + 0.5), 0);
+    const int64_t hi = std::min<int64_t>(static_cast<int64_t>(center + support + 0.5), in);
+    double* w = taps.weights.data() + i * taps.max_count;
+    double total = 0.0;
+    for (int64_t j = lo; j < hi; ++j) {
+      w[j - lo] = cubic((static_cast<double>(j) - center + 0.5) / filter_scale);
+      total += w[j - lo];
+    }
+    if (total != 0.0) {
+      for (int64_t j = 0; j < hi - lo; ++j) w[j] /= total;
+    }
+    taps.first[i] = lo;
+    taps.count[i] = hi - lo;
+  }
+  return taps;
+}
+
+}  // namespace
+
+Image decode_image(const uint8_t* data, size_t size, const std::string& what) {
+  if (size == 0) throw Error(what + ": empty image data");
+  int width = 0, height = 0, channels = 0;
+  stbi_uc* pixels = stbi_load_from_memory(data, static_cast<int>(size), &width, &height, &channels, 3);
+  if (pixels == nullptr) {
+    throw Error(what + ": not a readable image (" + std::string(stbi_failure_reason()) +
+                "; PNG, JPEG, BMP, GIF, TGA, PSD and PNM are supported)");
+  }
+  Image image;
+  image.height = height;
+  image.width = width;
+  image.rgb.assign(pixels, pixels + static_cast<size_t>(width) * height * 3);
+  stbi_image_free(pixels);
+  return image;
+}
+
+Image load_image(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open the image file");
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return decode_image(bytes.data(), bytes.size(), path);
+}
+
+std::pair<int64_t, int64_t> aspect_preserving_size(int64_t height, int64_t width, const ImageConverterOptions& o) {
+  if (height <= 0 || width <= 0) {
+    throw Error("image of " + std::to_string(height) + " x " + std::to_string(width) + " pixels has no area");
+  }
+  if (o.patch_size <= 0 || o.pooling_kernel_size <= 0 || o.max_soft_tokens <= 0) {
+    throw Error("image converter: patch_size, pooling_kernel_size and max_soft_tokens must be positive");
+  }
+  const int64_t k = o.pooling_kernel_size;
+  const int64_t side = o.patch_size * k;  // both sides are whole pooling windows of patches
+  const double max_patches = static_cast<double>(o.max_soft_tokens * k * k);
+  const double target_pixels = max_patches * static_cast<double>(o.patch_size * o.patch_size);
+  const double factor = std::sqrt(target_pixels / (static_cast<double>(height) * static_cast<double>(width)));
+  int64_t h = static_cast<int64_t>(std::floor(factor * static_cast<double>(height) / side)) * side;
+  int64_t w = static_cast<int64_t>(std::floor(factor * static_cast<double>(width) / side)) * side;
+  // A very elongated image: the short side gets one window, the long one as many as the ratio allows.
+  if (h == 0 && w == 0) {
+    h = w = side;
+  } else if (h == 0) {
+    h = side;
+    w = std::min(width / height * side, o.max_soft_tokens * side);
+  } else if (w == 0) {
+    w = side;
+    h = std::min(height / width * side, o.max_soft_tokens * side);
+  }
+  return {h, w};
+}
+
+ImageF resize_bicubic(const Image& image, int64_t height, int64_t width) {
+  if (height <= 0 || width <= 0) throw Error("resize_bicubic: target size must be positive");
+  if (image.rgb.size() != static_cast<size_t>(image.height * image.width * 3)) {
+    throw Error("resize_bicubic: the image holds " + std::to_string(image.rgb.size()) + " bytes, not " +
+                std::to_string(image.height) + " x " + std::to_string(image.width) + " x 3");
+  }
+  // Horizontal pass into [in_height, width, 3], then vertical into [height, width, 3].
+  const Taps across = make_taps(image.width, width);
+  std::vector<double> rows(static_cast<size_t>(image.height * width * 3));
+  for (int64_t y = 0; y < image.height; ++y) {
+    const uint8_t* in = image.rgb.data() + y * image.width * 3;
+    for (int64_t x = 0; x < width; ++x) {
+      const double* w = across.weights.data() + x * across.max_count;
+      double sum[3] = {0, 0, 0};
+      for (int64_t j = 0; j < across.count[x]; ++j) {
+        const uint8_t* pixel = in + (across.first[x] + j) * 3;
+        for (int c = 0; c < 3; ++c) sum[c] += w[j] * pixel[c];
+      }
+      for (int c = 0; c < 3; ++c) rows[(y * width + x) * 3 + c] = sum[c];
+    }
+  }
+  const Taps down = make_taps(image.height, height);
+  ImageF out;
+  out.height = height;
+  out.width = width;
+  out.rgb.resize(static_cast<size_t>(height * width * 3));
+  for (int64_t y = 0; y < height; ++y) {
+    const double* w = down.weights.data() + y * down.max_count;
+    for (int64_t x = 0; x < width * 3; ++x) {
+      double sum = 0;
+      for (int64_t j = 0; j < down.count[y]; ++j) sum += w[j] * rows[(down.first[y] + j) * width * 3 + x];
+      out.rgb[y * width * 3 + x] = static_cast<float>(std::clamp(sum, 0.0, 255.0));
+    }
+  }
+  return out;
+}
+
+ImagePatches image_to_patches(const Image& image, const ImageConverterOptions& options) {
+  const auto [height, width] = aspect_preserving_size(image.height, image.width, options);
+  const ImageF resized = resize_bicubic(image, height, width);
+  const int64_t p = options.patch_size;
+  const int64_t k = options.pooling_kernel_size;
+  const int64_t rows = height / p, cols = width / p;
+  ImagePatches out;
+  out.height = height;
+  out.width = width;
+  out.patches = rows * cols;
+  out.soft_tokens = out.patches / (k * k);
+  out.max_patches = options.pad_to_max_patches ? std::max(out.patches, options.max_soft_tokens * k * k) : out.patches;
+  const int64_t patch_width = p * p * 3;
+  constexpr float kRescale = 1.0f / 255.0f;  // rescale_factor, applied as a product as both references do
+  out.pixel_values.assign(static_cast<size_t>(out.max_patches * patch_width), 0.0f);
+  out.positions.assign(static_cast<size_t>(out.max_patches * 2), -1);
+  for (int64_t py = 0; py < rows; ++py) {
+    for (int64_t px = 0; px < cols; ++px) {
+      const int64_t patch = py * cols + px;  // raster order
+      float* dst = out.pixel_values.data() + patch * patch_width;
+      for (int64_t r = 0; r < p; ++r) {
+        const float* src = resized.rgb.data() + ((py * p + r) * width + px * p) * 3;
+        for (int64_t i = 0; i < p * 3; ++i) dst[r * p * 3 + i] = src[i] * kRescale;
+      }
+      out.positions[patch * 2] = static_cast<int32_t>(px);
+      out.positions[patch * 2 + 1] = static_cast<int32_t>(py);
+    }
+  }
+  return out;
+}
+
+}  // namespace gemma4
