@@ -5,8 +5,13 @@
 #include <gemma4/image.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+
+#include "core/npy.h"
 
 namespace gemma4 {
 namespace {
@@ -77,6 +82,36 @@ TEST(ImageConverter, ResamplingKeepsConstantsAndStaysInRange) {
     ASSERT_GE(v, 0.0f);
     ASSERT_LE(v, 255.0f);
   }
+}
+
+// KerasHub's own converter on the fixture's 30 x 20 image (patch 4, pooling 2, 4 soft tokens): resized to
+// 16 x 8, 8 real patches of 48 values, padded to 16. KerasHub resamples with TensorFlow's antialiased
+// bicubic, an independent implementation of the same kernel.
+TEST(ImageConverter, MatchesKerasHubConverterFixture) {
+  const std::filesystem::path dir =
+      std::filesystem::path(GEMMA4_SHARED_DIR) / "data" / "kerashub_fixtures" / "vision" / "converters";
+  const NpyArray input = read_npy((dir / "image_input.npy").string());
+  const NpyArray pixels = read_npy((dir / "image_pixel_values.npy").string());
+  const NpyArray positions = read_npy((dir / "image_pixel_position_ids.npy").string());
+  ASSERT_EQ(input.shape, (Shape{1, 30, 20, 3}));
+  Image image;
+  image.height = 30;
+  image.width = 20;
+  for (float v : input.values) image.rgb.push_back(static_cast<uint8_t>(v));
+  ImageConverterOptions options;
+  options.patch_size = 4;
+  options.pooling_kernel_size = 2;
+  options.max_soft_tokens = 4;
+  const ImagePatches p = image_to_patches(image, options);
+  EXPECT_EQ(p.height, 16);
+  EXPECT_EQ(p.width, 8);
+  EXPECT_EQ(p.soft_tokens, 2);
+  ASSERT_EQ(p.pixel_values.size(), pixels.values.size());
+  float worst = 0;
+  for (size_t i = 0; i < pixels.values.size(); ++i) worst = std::max(worst, static_cast<float>(std::abs(p.pixel_values[i] - pixels.values[i])));
+  EXPECT_LE(worst, 1e-5f) << "largest difference to KerasHub's pixel values (of 0..1)";
+  for (size_t i = 0; i < positions.values.size(); ++i) EXPECT_EQ(p.positions[i], static_cast<int32_t>(positions.values[i]));
+  std::printf("KerasHub image converter fixture: max |ours - KerasHub| = %.3g (pixel values in [0, 1])\n", worst);
 }
 
 TEST(ImageConverter, UnreadableFilesAreClearErrors) {
