@@ -1,7 +1,9 @@
 // Gemma4Backbone: the text decoder with its weights, run over batches of token sequences.
 #pragma once
 
+#include <gemma4/audio_features.h>
 #include <gemma4/config.h>
+#include <gemma4/image.h>
 
 #include <cstdint>
 #include <memory>
@@ -51,8 +53,10 @@ struct ForwardOptions {
 
 class Backbone {
  public:
-  // Loads a model folder (Hugging Face config.json + safetensors, or a KerasHub preset folder).
-  static std::unique_ptr<Backbone> from_folder(const std::string& folder);
+  // Loads a model folder (Hugging Face config.json + safetensors, or a KerasHub preset folder), merging
+  // any LoRA adapters given (PEFT folders or KerasHub .lora.h5 files; see gemma4/lora.h).
+  static std::unique_ptr<Backbone> from_folder(const std::string& folder,
+                                               const std::vector<std::string>& lora_adapters = {});
   // The architecture of `config` with seeded random weights (no file is read).
   static std::unique_ptr<Backbone> from_config(const Gemma4Config& config, uint64_t seed);
 
@@ -67,11 +71,28 @@ class Backbone {
 
   BackboneOutputs forward(const BackboneInputs& inputs, const ForwardOptions& options = {}) const;
 
+  // Models with a vision encoder: the converter settings that fit it (its patch size and pooling; the
+  // released 280-token budget), and one image's soft tokens as embedding rows [image.soft_tokens, hidden],
+  // scaled exactly as forward() places them in the sequence. Throws if the model has no vision encoder.
+  bool has_vision() const { return vision_ != nullptr; }
+  ImageConverterOptions image_converter_options() const;
+  std::vector<float> image_embeddings(const ImagePatches& image) const;
+  // Models with an audio encoder: the number of soft tokens a clip makes (ceil(valid frames / 4), at least
+  // one), and those tokens as embedding rows [audio_tokens(clip), hidden]. As KerasHub's preprocessor
+  // does, only the first 4 x tokens mel frames go through the encoder.
+  bool has_audio() const { return audio_ != nullptr; }
+  static int64_t audio_tokens(const AudioFeatures& clip);
+  std::vector<float> audio_embeddings(const AudioFeatures& clip) const;
+
  private:
   // Soft-token rows [sequence, hidden] and their mask for sample `b` (empty when there is no image/audio).
   void place_soft_tokens(const BackboneInputs& inputs, const std::vector<float>& image_tokens,
                          int64_t image_tokens_each, const std::vector<float>& audio_tokens, int64_t audio_tokens_each,
                          int64_t b, std::vector<float>& rows, std::vector<uint8_t>& mask) const;
+
+  // Encoder outputs -> embedding rows: KerasHub scales them by hidden^-1/2 before placing them and then
+  // scales the whole sequence by sqrt(hidden) (both factors as float32).
+  void scale_soft_token(const float* source, float* target) const;
 
   std::unique_ptr<TextModel> model_;
   std::unique_ptr<VisionEncoder> vision_;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gemma4/backbone.h>
+#include <gemma4/image.h>
 #include <gemma4/tokenizer.h>
 
 #include <cstdint>
@@ -53,6 +54,7 @@ class CausalLM {
   struct Options {
     int64_t max_context = 4096;  // positions the KV cache holds
     int64_t prefill_chunk = 256; // prompt tokens run per step
+    std::vector<std::string> lora_adapters;  // merged on load (PEFT folders, KerasHub .lora.h5; gemma4/lora.h)
   };
 
   // A model folder / GGUF file, with the tokenizer found beside it (if any).
@@ -72,6 +74,25 @@ class CausalLM {
   GenerationResult generate(const std::string& prompt_text, const GenerationConfig& config,
                             const TokenCallback& on_token = {});
 
+  // Prompts with images and audio clips (models with those encoders). Convert images with
+  // image_to_patches(image, backbone().image_converter_options()) and audio with log_mel_features.
+  // The token prompt holds, for each image / clip in order, a run of its placeholder id (<|image|> /
+  // <|audio|>, taken from the tokenizer unless given) exactly as long as its soft tokens
+  // (ImagePatches::soft_tokens, Backbone::audio_tokens). As in KerasHub's generation, attention stays
+  // causal inside images.
+  struct Media {
+    std::vector<ImagePatches> images;
+    std::vector<AudioFeatures> audio;
+    int32_t image_placeholder = -1;
+    int32_t audio_placeholder = -1;
+  };
+  GenerationResult generate(const std::vector<int32_t>& prompt, const Media& media, const GenerationConfig& config,
+                            const TokenCallback& on_token = {});
+  // Text with one <|image|> / <|audio|> written per item -> token ids with each expanded to <|image>,
+  // one <|image|> per soft token, <image|> (<|audio>, <|audio|>..., <audio|>), as KerasHub's and HF's
+  // processors lay prompts out.
+  std::vector<int32_t> tokenize_with_media(const std::string& prompt_text, const Media& media) const;
+
   // Low-level access for tests and tools: feed tokens, get the last position's logits.
   std::vector<float> feed(const std::vector<int32_t>& tokens);
   void reset();
@@ -79,12 +100,17 @@ class CausalLM {
 
  private:
   std::vector<int32_t> resolve_stop_ids(const GenerationConfig& config) const;
+  // feed() with optional embedding rows replacing the tokens' own where mask is set (image soft tokens);
+  // `keys` are what the cache records for prefix reuse (image positions get unique negative keys).
+  std::vector<float> feed_rows(const std::vector<int32_t>& tokens, const float* rows, const uint8_t* mask,
+                               const std::vector<int32_t>& keys);
 
   std::unique_ptr<Backbone> backbone_;
   std::unique_ptr<Tokenizer> tokenizer_;
   Options options_;
   std::unique_ptr<KvCache> cache_;
-  std::vector<int32_t> history_;  // ids whose keys/values are in the cache
+  std::vector<int32_t> history_;  // ids whose keys/values are in the cache (negative: an image position)
+  int32_t next_image_key_ = -1;   // never reused, so no later prompt matches an earlier image's positions
 };
 
 }  // namespace gemma4

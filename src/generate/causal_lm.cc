@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
+#include <type_traits>
 
 #include "model/backbone_loading.h"
 #include "generate/sampler.h"
@@ -32,7 +34,7 @@ size_t partial_stop_suffix(const std::string& text, const std::string& stop) {
 
 std::unique_ptr<CausalLM> CausalLM::load(const std::string& model_path, const Options& options) {
   LoadedModel loaded = load_model(model_path);
-  auto backbone = make_backbone(loaded, model_path);
+  auto backbone = make_backbone(loaded, model_path, options.lora_adapters);
   std::unique_ptr<Tokenizer> tokenizer;
   if (!loaded.tokenizer_json.empty()) {  // built from GGUF metadata, or the built-in model's
     tokenizer = text::parse_hf_tokenizer_json(loaded.tokenizer_json, model_path + " (tokenizer)");
@@ -62,7 +64,10 @@ void CausalLM::reset() {
 
 int64_t CausalLM::cached_tokens() const { return static_cast<int64_t>(history_.size()); }
 
-std::vector<float> CausalLM::feed(const std::vector<int32_t>& tokens) {
+std::vector<float> CausalLM::feed(const std::vector<int32_t>& tokens) { return feed_rows(tokens, nullptr, nullptr, tokens); }
+
+std::vector<float> CausalLM::feed_rows(const std::vector<int32_t>& tokens, const float* rows, const uint8_t* mask,
+                                       const std::vector<int32_t>& keys) {
   if (tokens.empty()) throw Error("nothing to feed: the token list is empty");
   const int64_t needed = cache_->length() + static_cast<int64_t>(tokens.size());
   if (needed > options_.max_context) {
@@ -74,17 +79,60 @@ std::vector<float> CausalLM::feed(const std::vector<int32_t>& tokens) {
   // Only the last token's hidden state is needed: earlier chunks produce none, the last one a single row.
   std::vector<float> hidden(static_cast<size_t>(width));
   for (size_t offset = 0; offset < tokens.size(); offset += static_cast<size_t>(options_.prefill_chunk)) {
-    const int64_t rows = std::min<int64_t>(options_.prefill_chunk, static_cast<int64_t>(tokens.size() - offset));
-    const bool last_chunk = offset + static_cast<size_t>(rows) == tokens.size();
+    const int64_t count = std::min<int64_t>(options_.prefill_chunk, static_cast<int64_t>(tokens.size() - offset));
+    const bool last_chunk = offset + static_cast<size_t>(count) == tokens.size();
     ChunkInput chunk;
     chunk.token_ids = tokens.data() + offset;
-    chunk.length = rows;
+    chunk.length = count;
+    if (rows != nullptr) {
+      chunk.embedding_overrides = rows + offset * static_cast<size_t>(width);
+      chunk.embedding_override_mask = mask + offset;
+    }
     model.forward_chunk_tail(chunk, *cache_, last_chunk ? 1 : 0, hidden.data());
-    history_.insert(history_.end(), tokens.begin() + offset, tokens.begin() + offset + rows);
+    history_.insert(history_.end(), keys.begin() + static_cast<long>(offset),
+                    keys.begin() + static_cast<long>(offset) + count);
   }
   std::vector<float> logits(static_cast<size_t>(config().vocabulary_size));
   model.logits(hidden.data(), 1, logits.data());
   return logits;
+}
+
+std::vector<int32_t> CausalLM::tokenize_with_media(const std::string& prompt_text, const Media& media) const {
+  if (!tokenizer_) throw Error("this model has no tokenizer; give the prompt as token ids");
+  const SpecialTokenIds& ids = tokenizer_->special_ids();
+  struct Kind {
+    const char* name;
+    int32_t start, placeholder, end;
+    std::vector<int64_t> counts;  // soft tokens of each item
+    size_t next = 0;
+  };
+  Kind image{"<|image|>", ids.image_start, ids.image, ids.image_end, {}};
+  for (const auto& item : media.images) image.counts.push_back(item.soft_tokens);
+  Kind audio{"<|audio|>", ids.audio_start, ids.audio, ids.audio_end, {}};
+  for (const auto& clip : media.audio) audio.counts.push_back(Backbone::audio_tokens(clip));
+  std::vector<int32_t> out;
+  for (int32_t id : tokenizer_->encode(prompt_text)) {
+    Kind* kind = id >= 0 && id == image.placeholder ? &image : id >= 0 && id == audio.placeholder ? &audio : nullptr;
+    if (kind == nullptr) {
+      out.push_back(id);
+      continue;
+    }
+    if (kind->start < 0 || kind->end < 0) throw Error(std::string("the tokenizer lacks the delimiters of ") + kind->name);
+    if (kind->next == kind->counts.size()) {
+      throw Error(std::string("the prompt has more ") + kind->name + " placeholders than the " +
+                  std::to_string(kind->counts.size()) + " items given");
+    }
+    out.push_back(kind->start);
+    out.insert(out.end(), static_cast<size_t>(kind->counts[kind->next++]), kind->placeholder);
+    out.push_back(kind->end);
+  }
+  for (const Kind* kind : {&image, &audio}) {
+    if (kind->next != kind->counts.size()) {
+      throw Error(std::to_string(kind->counts.size()) + " items given for " + kind->name + " but the prompt has " +
+                  std::to_string(kind->next) + " such placeholders");
+    }
+  }
+  return out;
 }
 
 std::vector<int32_t> CausalLM::resolve_stop_ids(const GenerationConfig& config) const {
@@ -103,6 +151,11 @@ GenerationResult CausalLM::generate(const std::string& prompt_text, const Genera
 
 GenerationResult CausalLM::generate(const std::vector<int32_t>& prompt, const GenerationConfig& config,
                                     const TokenCallback& on_token) {
+  return generate(prompt, Media{}, config, on_token);
+}
+
+GenerationResult CausalLM::generate(const std::vector<int32_t>& prompt, const Media& media,
+                                    const GenerationConfig& config, const TokenCallback& on_token) {
   if (prompt.empty()) throw Error("the prompt is empty");
   if (config.max_new_tokens < 0) throw Error("max_new_tokens must be >= 0");
   for (const auto& stop : config.stop_strings) {
@@ -118,20 +171,76 @@ GenerationResult CausalLM::generate(const std::vector<int32_t>& prompt, const Ge
     throw Error("the prompt has " + std::to_string(prompt.size()) + " tokens but the context holds " +
                 std::to_string(options_.max_context) + " (raise --context or shorten the prompt)");
   }
+  // Soft tokens: the k-th run of a placeholder takes the k-th item's embedding rows.
+  const int64_t width = this->config().hidden_dim;
+  std::vector<float> rows;
+  std::vector<uint8_t> mask;
+  std::vector<int32_t> keys = prompt;
+  auto place = [&](const char* what, int32_t placeholder, const char* token, size_t items,
+                   const std::function<std::vector<float>(size_t)>& embed, const std::function<int64_t(size_t)>& count) {
+    if (items == 0) return;
+    if (placeholder < 0) {
+      throw Error(std::string(what) + " given but no placeholder id: the model has no tokenizer with " + token);
+    }
+    if (rows.empty()) {
+      rows.assign(prompt.size() * static_cast<size_t>(width), 0.0f);
+      mask.assign(prompt.size(), 0);
+    }
+    size_t item = 0;
+    for (size_t i = 0; i < prompt.size();) {
+      if (prompt[i] != placeholder) {
+        ++i;
+        continue;
+      }
+      size_t end = i;
+      while (end < prompt.size() && prompt[end] == placeholder) ++end;
+      if (item == items) throw Error(std::string("the prompt has more ") + token + " runs than the " + what + " given");
+      if (static_cast<int64_t>(end - i) != count(item)) {
+        throw Error(std::string(what) + " item " + std::to_string(item + 1) + " makes " + std::to_string(count(item)) +
+                    " soft tokens but its " + token + " run at position " + std::to_string(i) + " holds " +
+                    std::to_string(end - i));
+      }
+      const std::vector<float> embedded = embed(item++);
+      std::copy(embedded.begin(), embedded.end(), rows.begin() + static_cast<long>(i * static_cast<size_t>(width)));
+      for (; i < end; ++i) {
+        mask[i] = 1;
+        keys[i] = next_image_key_--;
+      }
+    }
+    if (item != items) {
+      throw Error(std::to_string(items) + " " + what + " given but the prompt has " + std::to_string(item) + " " + token +
+                  " runs");
+    }
+  };
+  const SpecialTokenIds* special = tokenizer_ ? &tokenizer_->special_ids() : nullptr;
+  place("images", media.image_placeholder >= 0 ? media.image_placeholder : special ? special->image : -1, "<|image|>",
+        media.images.size(), [&](size_t k) { return backbone_->image_embeddings(media.images[k]); },
+        [&](size_t k) { return media.images[k].soft_tokens; });
+  place("audio clips", media.audio_placeholder >= 0 ? media.audio_placeholder : special ? special->audio : -1,
+        "<|audio|>", media.audio.size(), [&](size_t k) { return backbone_->audio_embeddings(media.audio[k]); },
+        [&](size_t k) { return Backbone::audio_tokens(media.audio[k]); });
+
   GenerationResult result;
   Sampler sampler(config.sampling);
   const std::vector<int32_t> stop_ids = resolve_stop_ids(config);
 
   // Reuse the cached prefix (multi-turn chat): run only what differs. At least one token must run.
   size_t shared = 0;
-  while (shared < history_.size() && shared + 1 < prompt.size() && history_[shared] == prompt[shared]) ++shared;
+  while (shared < history_.size() && shared + 1 < keys.size() && history_[shared] == keys[shared]) ++shared;
   if (shared < history_.size()) {  // the prompt does not extend what is cached: start over
     reset();
     shared = 0;
   }
   const auto prompt_start = std::chrono::steady_clock::now();
-  std::vector<int32_t> remaining(prompt.begin() + static_cast<long>(shared), prompt.end());
-  std::vector<float> logits = feed(remaining);
+  const auto tail = [shared](const auto& values, size_t stride) {
+    return std::vector<typename std::decay_t<decltype(values)>::value_type>(
+        values.begin() + static_cast<long>(shared * stride), values.end());
+  };
+  const std::vector<int32_t> remaining = tail(prompt, 1);
+  const std::vector<float> remaining_rows = rows.empty() ? std::vector<float>{} : tail(rows, static_cast<size_t>(width));
+  const std::vector<uint8_t> remaining_mask = mask.empty() ? std::vector<uint8_t>{} : tail(mask, 1);
+  std::vector<float> logits = feed_rows(remaining, remaining_rows.empty() ? nullptr : remaining_rows.data(),
+                                        remaining_mask.empty() ? nullptr : remaining_mask.data(), tail(keys, 1));
   result.prompt_tokens = static_cast<int64_t>(remaining.size());
   result.prompt_seconds = seconds_since(prompt_start);
 
@@ -140,7 +249,10 @@ GenerationResult CausalLM::generate(const std::vector<int32_t>& prompt, const Ge
   if (tokenizer_) decoder = std::make_unique<StreamDecoder>(*tokenizer_, /*skip_special=*/true);
   std::string text;      // everything decoded so far
   size_t emitted = 0;    // how much of `text` the callback has seen
-  std::vector<int32_t> context = history_;
+  std::vector<int32_t> context;  // what the repetition penalty sees: the cached tokens, images left out
+  for (int32_t id : history_) {
+    if (id >= 0) context.push_back(id);
+  }
   result.stop_reason = "max_tokens";
   for (int64_t step = 0; step < config.max_new_tokens; ++step) {
     const int32_t token = sampler.sample(logits, context);

@@ -1,5 +1,6 @@
 #include <gemma4/backbone.h>
 #include <gemma4/error.h>
+#include <gemma4/lora.h>
 
 #include <gemma4/audio.h>
 #include <gemma4/vision.h>
@@ -22,8 +23,10 @@ Backbone::Backbone(std::unique_ptr<TextModel> model, std::unique_ptr<VisionEncod
     : model_(std::move(model)), vision_(std::move(vision)), audio_(std::move(audio)) {}
 Backbone::~Backbone() = default;
 
-std::unique_ptr<Backbone> make_backbone(const LoadedModel& loaded, const std::string& path) {
+std::unique_ptr<Backbone> make_backbone(const LoadedModel& loaded, const std::string& path,
+                                        const std::vector<std::string>& lora_adapters) {
   ModelWeights weights = bind_weights(loaded.config, loaded.weights);
+  for (const std::string& adapter : lora_adapters) apply_lora(weights, read_lora_adapter(adapter, loaded.config));
   // The encoders read their tensors from the same source, which the text model's weights keep alive.
   std::unique_ptr<VisionEncoder> vision;
   std::unique_ptr<AudioEncoder> audio;
@@ -36,8 +39,8 @@ std::unique_ptr<Backbone> make_backbone(const LoadedModel& loaded, const std::st
                                     std::move(audio));
 }
 
-std::unique_ptr<Backbone> Backbone::from_folder(const std::string& folder) {
-  return make_backbone(load_model(folder), folder);
+std::unique_ptr<Backbone> Backbone::from_folder(const std::string& folder, const std::vector<std::string>& lora_adapters) {
+  return make_backbone(load_model(folder), folder, lora_adapters);
 }
 
 std::unique_ptr<Backbone> Backbone::from_config(const Gemma4Config& config, uint64_t seed) {
@@ -151,10 +154,6 @@ void Backbone::place_soft_tokens(const BackboneInputs& inputs, const std::vector
                                  std::vector<uint8_t>& mask) const {
   const int64_t width = model_->config().hidden_dim;
   const int64_t length = inputs.sequence_length;
-  // KerasHub scales encoder outputs by hidden^-1/2 before placing them and then scales the whole sequence
-  // by sqrt(hidden) (both factors as float32), so a placed row is (v * hidden^-1/2) * sqrt(hidden).
-  const float pre_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(width)));
-  const float post_scale = model_->embedding_scale();
   auto place = [&](const std::vector<float>& tokens, int64_t tokens_each, int64_t items_per_sample,
                    const std::vector<int32_t>& indices, const char* what) {
     if (tokens.empty()) return;
@@ -177,13 +176,77 @@ void Backbone::place_soft_tokens(const BackboneInputs& inputs, const std::vector
       }
       const int64_t item = b * items_per_sample + slot / per_item;
       const float* source = tokens.data() + (item * tokens_each + slot % per_item) * width;
-      float* target = rows.data() + position * width;
-      for (int64_t i = 0; i < width; ++i) target[i] = (source[i] * pre_scale) * post_scale;
+      scale_soft_token(source, rows.data() + position * width);
       mask[position] = 1;
     }
   };
   place(image_tokens, image_tokens_each, inputs.images_per_sample, inputs.vision_indices, "vision");
   place(audio_tokens, audio_tokens_each, inputs.clips_per_sample, inputs.audio_indices, "audio");
+}
+
+void Backbone::scale_soft_token(const float* source, float* target) const {
+  const int64_t width = model_->config().hidden_dim;
+  const float pre_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(width)));
+  const float post_scale = model_->embedding_scale();
+  for (int64_t i = 0; i < width; ++i) target[i] = (source[i] * pre_scale) * post_scale;
+}
+
+ImageConverterOptions Backbone::image_converter_options() const {
+  if (!vision_) throw Error("this model has no vision encoder: it cannot take images");
+  ImageConverterOptions options;
+  options.patch_size = vision_->config().patch_size;
+  options.pooling_kernel_size = vision_->config().pool_size;
+  return options;
+}
+
+std::vector<float> Backbone::image_embeddings(const ImagePatches& image) const {
+  if (!vision_) throw Error("this model has no vision encoder: it cannot take images");
+  const VisionConfig& vision = vision_->config();
+  const int64_t patch_width = 3 * vision.patch_size * vision.patch_size;
+  if (image.max_patches <= 0 || image.pixel_values.size() != static_cast<size_t>(image.max_patches * patch_width) ||
+      image.positions.size() != static_cast<size_t>(image.max_patches * 2)) {
+    throw Error("image patches do not fit this model's vision encoder (patches of " + std::to_string(patch_width) +
+                " values expected; convert the image with image_converter_options())");
+  }
+  const int64_t tokens_each = vision_->tokens_per_image(image.max_patches);
+  if (image.soft_tokens <= 0 || image.soft_tokens > tokens_each) {
+    throw Error("image has " + std::to_string(image.soft_tokens) + " soft tokens; its " +
+                std::to_string(image.max_patches) + " patches make at most " + std::to_string(tokens_each));
+  }
+  const std::vector<float> encoded = vision_->encode(image.pixel_values.data(), image.positions.data(), 1, image.max_patches);
+  const int64_t width = model_->config().hidden_dim;
+  std::vector<float> rows(static_cast<size_t>(image.soft_tokens * width));
+  for (int64_t t = 0; t < image.soft_tokens; ++t) scale_soft_token(encoded.data() + t * width, rows.data() + t * width);
+  return rows;
+}
+
+int64_t Backbone::audio_tokens(const AudioFeatures& clip) {
+  return std::max<int64_t>(1, (clip.valid_frames + 3) / 4);
+}
+
+std::vector<float> Backbone::audio_embeddings(const AudioFeatures& clip) const {
+  if (!audio_) throw Error("this model has no audio encoder: it cannot take audio");
+  if (clip.mels != audio_->config().input_feat_size || clip.mel.size() != static_cast<size_t>(clip.frames * clip.mels) ||
+      clip.mask.size() != static_cast<size_t>(clip.frames)) {
+    throw Error("audio features of " + std::to_string(clip.mels) + " mel bins do not fit this model's audio encoder (" +
+                std::to_string(audio_->config().input_feat_size) + " expected)");
+  }
+  const int64_t tokens = audio_tokens(clip);
+  const int64_t frames = 4 * tokens;  // may run past the clip's frames by up to 3: those are padding
+  std::vector<float> mel(static_cast<size_t>(frames * clip.mels), 0.0f);
+  std::vector<uint8_t> mask(static_cast<size_t>(frames), 0);
+  const int64_t copied = std::min(frames, clip.frames);
+  std::copy_n(clip.mel.begin(), copied * clip.mels, mel.begin());
+  std::copy_n(clip.mask.begin(), copied, mask.begin());
+  const AudioTokens encoded = audio_->encode(mel.data(), mask.data(), 1, frames);
+  if (encoded.tokens < tokens) {
+    throw Error("the audio encoder made " + std::to_string(encoded.tokens) + " tokens of " + std::to_string(frames) +
+                " frames; " + std::to_string(tokens) + " expected");
+  }
+  const int64_t width = model_->config().hidden_dim;
+  std::vector<float> rows(static_cast<size_t>(tokens * width));
+  for (int64_t t = 0; t < tokens; ++t) scale_soft_token(encoded.values.data() + t * width, rows.data() + t * width);
+  return rows;
 }
 
 }  // namespace gemma4

@@ -6,12 +6,15 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "formats/model_folder.h"
 
 namespace gemma4 {
 
-// `path` is what was loaded (its config.json, if a folder, describes the encoders).
-std::unique_ptr<Backbone> make_backbone(const LoadedModel& loaded, const std::string& path);
+// `path` is what was loaded (its config.json, if a folder, describes the encoders). `lora_adapters`
+// (PEFT folders / KerasHub .lora.h5 files, see gemma4/lora.h) are merged into the text weights in order.
+std::unique_ptr<Backbone> make_backbone(const LoadedModel& loaded, const std::string& path,
+                                        const std::vector<std::string>& lora_adapters = {});
 
 }  // namespace gemma4

@@ -16,6 +16,7 @@ struct ForwardArgs {
   std::string tokens_npy, padding_mask_npy, position_ids_npy;
   std::string logits_path, hidden_path, pooled_path, hidden_states_path;
   int threads = 0;
+  std::vector<std::string> lora;
 };
 
 std::vector<int32_t> npy_to_ints(const gemma4::NpyArray& array) {
@@ -27,7 +28,7 @@ std::vector<int32_t> npy_to_ints(const gemma4::NpyArray& array) {
 void run_forward(const ForwardArgs& args) {
   using namespace gemma4;
   if (args.threads > 0) ThreadPool::set_global_threads(args.threads);
-  auto backbone = Backbone::from_folder(args.model);
+  auto backbone = Backbone::from_folder(args.model, args.lora);
   const auto& config = backbone->config();
   BackboneInputs inputs;
   if (!args.tokens_npy.empty()) {
@@ -77,5 +78,6 @@ GEMMA4_REGISTER_COMMAND(forward, [](CLI::App& app) {
   sub->add_option("--dump-hidden-states", args->hidden_states_path, "Write every layer's output [L+1, B, T, hidden]");
   sub->add_option("--pooled", args->pooled_path, "Write the pooled embedding (embedding models)");
   sub->add_option("--threads", args->threads, "Worker threads (default: all cores)");
+  sub->add_option("--lora", args->lora, "LoRA adapter merged on load: PEFT folder or KerasHub .lora.h5 (repeatable)");
   sub->callback([args] { run_forward(*args); });
 });

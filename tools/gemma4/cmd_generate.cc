@@ -28,6 +28,7 @@ void run_generate(const GenerateArgs& args) {
   if (args.prompt.empty() == args.tokens.empty()) throw Error("give exactly one of --prompt TEXT or --tokens IDS");
   CausalLM::Options lm_options;
   lm_options.max_context = args.options.context;
+  lm_options.lora_adapters = args.options.lora;
   auto lm = CausalLM::load(args.options.model, lm_options);
 
   std::vector<int32_t> prompt;

@@ -23,6 +23,7 @@ struct GenerationOptions {
   std::vector<std::string> stop;
   int64_t context = 4096;
   int threads = 0;
+  std::vector<std::string> lora;  // LoRA adapters merged on load
 
   void add_to(CLI::App* app) {
     app->add_option("--model", model, "Model folder, GGUF file, preset name, or builtin:tiny")->required();
@@ -37,6 +38,7 @@ struct GenerationOptions {
     app->add_option("--stop", stop, "Stop before this string (repeatable)");
     app->add_option("--context", context, "Context length (KV cache positions)");
     app->add_option("--threads", threads, "Worker threads (default: all cores)");
+    app->add_option("--lora", lora, "LoRA adapter merged on load: PEFT folder or KerasHub .lora.h5 (repeatable)");
   }
 
   GenerationConfig generation_config() const {
