@@ -12,6 +12,9 @@
 #include <cmath>
 #include <filesystem>
 
+#include "model/builtin_model.h"
+#include "model/test_tokenizer.h"
+
 namespace gemma4 {
 namespace {
 
@@ -196,6 +199,29 @@ TEST(MediaGeneration, PlaceholderRunsMustMatchTheImages) {
   auto text_only = Backbone::from_config(lm.config(), 1);
   EXPECT_FALSE(text_only->has_vision());
   EXPECT_THROW(text_only->image_embeddings(image), Error);
+}
+
+// Text with one <|image|> / <|audio|> per item expands to <|image>, one <|image|> per soft token, <image|>
+// (and the same for audio), in the order the items are given.
+TEST(MediaGeneration, TokenizeWithMediaExpandsEachPlaceholder) {
+  const Gemma4Config config = builtin_tiny_config();
+  CausalLM lm(Backbone::from_config(config, 1), make_test_tokenizer(config.vocabulary_size), CausalLM::Options{});
+  const SpecialTokenIds& ids = lm.tokenizer()->special_ids();
+  CausalLM::Media media;
+  media.images.resize(2);
+  media.images[0].soft_tokens = 3;
+  media.images[1].soft_tokens = 1;
+  AudioFeatures clip;
+  clip.valid_frames = 9;  // ceil(9 / 4) = 3 tokens
+  media.audio = {clip};
+  const std::vector<int32_t> text = lm.tokenizer()->encode("hi");
+  std::vector<int32_t> expected = {ids.image_start, ids.image, ids.image, ids.image, ids.image_end};
+  expected.insert(expected.end(), text.begin(), text.end());
+  expected.insert(expected.end(), {ids.audio_start, ids.audio, ids.audio, ids.audio, ids.audio_end, ids.image_start,
+                                   ids.image, ids.image_end});
+  EXPECT_EQ(lm.tokenize_with_media("<|image|>hi<|audio|><|image|>", media), expected);
+  EXPECT_THROW(lm.tokenize_with_media("<|image|>hi<|audio|>", media), Error);  // one image left over
+  EXPECT_THROW(lm.tokenize_with_media("<|image|><|image|><|image|><|audio|>", media), Error);  // one too many
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 // gemma4 generate: stream a model's answer to one prompt.
+#include <gemma4/audio_features.h>
 #include <gemma4/causal_lm.h>
 #include <gemma4/chat_template.h>
 #include <gemma4/error.h>
@@ -20,7 +21,31 @@ struct GenerateArgs {
   bool raw = false;
   bool print_ids = false;
   bool thinking = false;
+  std::vector<std::string> images;
+  std::vector<std::string> audio;
 };
+
+// Images and audio clips from files, converted as the model's encoders expect.
+gemma4::CausalLM::Media load_media(const GenerateArgs& args, const gemma4::CausalLM& lm) {
+  using namespace gemma4;
+  CausalLM::Media media;
+  for (const auto& path : args.images) {
+    if (!lm.backbone().has_vision()) throw Error("--image: model '" + args.options.model + "' has no vision encoder");
+    media.images.push_back(image_to_patches(load_image(path), lm.backbone().image_converter_options()));
+  }
+  for (const auto& path : args.audio) {
+    if (!lm.backbone().has_audio()) throw Error("--audio: model '" + args.options.model + "' has no audio encoder");
+    int64_t rate = 0;
+    const std::vector<float> samples = load_wav(path, &rate);
+    const AudioFeatureOptions options;
+    if (rate != options.sampling_rate) {
+      throw Error(path + ": sampled at " + std::to_string(rate) + " Hz; Gemma 4 takes " +
+                  std::to_string(options.sampling_rate) + " Hz audio (e.g. sox IN -r 16000 OUT.wav)");
+    }
+    media.audio.push_back(log_mel_features(samples.data(), static_cast<int64_t>(samples.size()), options));
+  }
+  return media;
+}
 
 void run_generate(const GenerateArgs& args) {
   using namespace gemma4;
@@ -31,22 +56,33 @@ void run_generate(const GenerateArgs& args) {
   lm_options.lora_adapters = args.options.lora;
   auto lm = CausalLM::load(args.options.model, lm_options);
 
+  const CausalLM::Media media = load_media(args, *lm);
+  const bool has_media = !media.images.empty() || !media.audio.empty();
   std::vector<int32_t> prompt;
   if (!args.tokens.empty()) {
+    if (has_media) throw Error("--image / --audio need --prompt (the placeholders are laid out from the text)");
     prompt = cli::parse_token_list(args.tokens);
   } else {
     if (!lm->tokenizer()) throw Error("model '" + args.options.model + "' has no tokenizer; use --tokens");
     std::string text = args.prompt;
     if (!args.raw) {
+      // Images and clips go before the text of the user's turn; with --raw the text holds <|image|> /
+      // <|audio|> itself, one per item.
       std::vector<ChatMessage> messages;
       if (!args.system.empty()) messages.push_back({"system", args.system});
-      messages.push_back({"user", args.prompt});
+      ChatMessage user{"user", args.prompt};
+      if (has_media) {
+        for (size_t i = 0; i < media.images.size(); ++i) user.parts.push_back({ChatContentPart::Kind::Image, ""});
+        for (size_t i = 0; i < media.audio.size(); ++i) user.parts.push_back({ChatContentPart::Kind::Audio, ""});
+        user.parts.push_back({ChatContentPart::Kind::Text, args.prompt});
+      }
+      messages.push_back(user);
       ChatTemplateOptions template_options;
       template_options.add_generation_prompt = true;
       template_options.enable_thinking = args.thinking;
       text = apply_chat_template(messages, template_options);
     }
-    prompt = lm->tokenizer()->encode(text);
+    prompt = has_media ? lm->tokenize_with_media(text, media) : lm->tokenizer()->encode(text);
   }
 
   GenerationConfig config = args.options.generation_config();
@@ -61,7 +97,7 @@ void run_generate(const GenerateArgs& args) {
     std::fflush(stdout);
     return true;
   };
-  GenerationResult result = lm->generate(prompt, config, on_token);
+  GenerationResult result = lm->generate(prompt, media, config, on_token);
   std::printf("\n");
   std::fprintf(stderr, "[prompt: %lld tokens, %.2f tok/s | generated: %zu tokens, %.2f tok/s | stop: %s]\n",
                static_cast<long long>(result.prompt_tokens),
@@ -82,5 +118,7 @@ GEMMA4_REGISTER_COMMAND(generate, [](CLI::App& app) {
   sub->add_flag("--raw", args->raw, "Send the prompt text as is, without the chat template");
   sub->add_flag("--thinking", args->thinking, "Let the model think first (enable_thinking)");
   sub->add_flag("--print-ids", args->print_ids, "Print generated token ids (comma-separated) instead of text");
+  sub->add_option("--image", args->images, "An image for the prompt (PNG, JPEG, ...; repeatable; vision models)");
+  sub->add_option("--audio", args->audio, "A 16 kHz WAV clip for the prompt (repeatable; E2B/E4B)");
   sub->callback([args] { run_generate(*args); });
 });
