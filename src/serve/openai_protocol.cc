@@ -1,0 +1,421 @@
+#include "serve/openai_protocol.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <limits>
+
+namespace gemma4::serve {
+namespace {
+
+using Json = nlohmann::json;
+
+// Model text is valid UTF-8 by the tokenizer's contract, but a bad byte must never turn into an exception here.
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+ApiError bad_request(const std::string& message, const std::string& param, const std::string& code = {}) {
+  return ApiError(400, message, param, code);
+}
+
+const char* json_type_name(const Json& j) {
+  switch (j.type()) {
+    case Json::value_t::null: return "null";
+    case Json::value_t::object: return "an object";
+    case Json::value_t::array: return "an array";
+    case Json::value_t::string: return "a string";
+    case Json::value_t::boolean: return "a boolean";
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned: return "an integer";
+    case Json::value_t::number_float: return "a number with a fraction";
+    default: return "an unsupported value";
+  }
+}
+
+ApiError wrong_type(const std::string& param, const std::string& expected, const Json& found) {
+  return bad_request("'" + param + "' must be " + expected + ", not " + json_type_name(found), param,
+                     "invalid_type");
+}
+
+// The field's value, or null when it is absent or null (OpenAI treats both as "not given").
+const Json* find_field(const Json& object, const char* key) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+Json parse_body(std::string_view body) {
+  Json j;
+  try {
+    j = Json::parse(body.begin(), body.end());
+  } catch (const Json::parse_error& e) {
+    // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 9: syntax error ..."
+    std::string what = e.what();
+    const size_t start = what.find("] ");
+    if (start != std::string::npos) what = what.substr(start + 2);
+    throw bad_request("the request body is not valid JSON (byte " + std::to_string(e.byte) + "): " + what, "",
+                      "invalid_json");
+  }
+  if (!j.is_object()) throw bad_request(std::string("the request body must be a JSON object, not ") +
+                                            json_type_name(j), "", "invalid_json");
+  return j;
+}
+
+std::optional<std::string> string_field(const Json& object, const char* key, const std::string& param) {
+  const Json* value = find_field(object, key);
+  if (!value) return std::nullopt;
+  if (!value->is_string()) throw wrong_type(param, "a string", *value);
+  return value->get<std::string>();
+}
+
+std::optional<double> number_field(const Json& object, const char* key) {
+  const Json* value = find_field(object, key);
+  if (!value) return std::nullopt;
+  if (!value->is_number()) throw wrong_type(key, "a number", *value);
+  return value->get<double>();
+}
+
+std::optional<int64_t> integer_field(const Json& object, const char* key) {
+  const Json* value = find_field(object, key);
+  if (!value) return std::nullopt;
+  if (value->is_number_unsigned()) {
+    if (value->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      throw bad_request("'" + std::string(key) + "' is too large", key, "invalid_value");
+    }
+    return static_cast<int64_t>(value->get<uint64_t>());
+  }
+  if (!value->is_number_integer()) throw wrong_type(key, "an integer", *value);
+  return value->get<int64_t>();
+}
+
+std::optional<bool> bool_field(const Json& object, const char* key) {
+  const Json* value = find_field(object, key);
+  if (!value) return std::nullopt;
+  if (!value->is_boolean()) throw wrong_type(key, "true or false", *value);
+  return value->get<bool>();
+}
+
+ApiError out_of_range(const std::string& param, const std::string& allowed, double found) {
+  Json shown = found;
+  return bad_request("'" + param + "' must be " + allowed + ", got " + dump(shown), param, "invalid_value");
+}
+
+ChatMessage parse_message(const Json& j, size_t index) {
+  const std::string where = "messages[" + std::to_string(index) + "]";
+  if (!j.is_object()) throw wrong_type(where, "an object", j);
+  ChatMessage message;
+  const auto role = string_field(j, "role", where + ".role");
+  if (!role) throw bad_request("'" + where + ".role' is required", where + ".role", "missing_field");
+  static constexpr std::array<std::string_view, 5> kRoles = {"system", "developer", "user", "assistant", "tool"};
+  if (std::find(kRoles.begin(), kRoles.end(), *role) == kRoles.end()) {
+    throw bad_request("'" + where + ".role' must be one of system, developer, user, assistant, tool; got '" +
+                          *role + "'", where + ".role", "invalid_value");
+  }
+  message.role = *role;
+  const Json* content = find_field(j, "content");
+  if (!content) {
+    // An assistant turn may be only tool calls; every other turn has something to say.
+    if (message.role != "assistant") {
+      throw bad_request("'" + where + ".content' is required", where + ".content", "missing_field");
+    }
+  } else if (content->is_string()) {
+    message.content = content->get<std::string>();
+  } else if (content->is_array()) {
+    for (size_t i = 0; i < content->size(); ++i) {
+      const Json& part = (*content)[i];
+      const std::string part_where = where + ".content[" + std::to_string(i) + "]";
+      if (!part.is_object()) throw wrong_type(part_where, "an object", part);
+      const auto type = string_field(part, "type", part_where + ".type");
+      if (!type) throw bad_request("'" + part_where + ".type' is required", part_where + ".type", "missing_field");
+      if (*type != "text") {
+        throw bad_request("'" + part_where + ".type' is '" + *type + "'; this server takes text only",
+                          part_where + ".type", "unsupported_value");
+      }
+      const auto text = string_field(part, "text", part_where + ".text");
+      if (!text) throw bad_request("'" + part_where + ".text' is required", part_where + ".text", "missing_field");
+      message.parts.push_back({ChatContentPart::Kind::Text, *text});
+    }
+  } else {
+    throw wrong_type(where + ".content", "a string or an array of text parts", *content);
+  }
+  if (auto id = string_field(j, "tool_call_id", where + ".tool_call_id")) message.tool_call_id = *id;
+  if (auto name = string_field(j, "name", where + ".name")) message.name = *name;
+  return message;
+}
+
+// The fields both endpoints share.
+void parse_common(const Json& j, CompletionRequest& request) {
+  if (auto model = string_field(j, "model", "model")) request.model = *model;
+
+  auto max_tokens = integer_field(j, "max_tokens");
+  const char* max_name = "max_tokens";
+  if (auto newer = integer_field(j, "max_completion_tokens")) {
+    max_tokens = newer;
+    max_name = "max_completion_tokens";
+  }
+  if (max_tokens && *max_tokens < 1) throw out_of_range(max_name, "at least 1", static_cast<double>(*max_tokens));
+  request.max_tokens = max_tokens;
+
+  SamplingConfig& s = request.sampling;
+  if (auto t = number_field(j, "temperature")) {
+    if (!(*t >= 0)) throw out_of_range("temperature", "at least 0", *t);
+    s.temperature = static_cast<float>(*t);
+  }
+  if (auto p = number_field(j, "top_p")) {
+    if (!(*p > 0 && *p <= 1)) throw out_of_range("top_p", "in (0, 1]", *p);
+    s.top_p = static_cast<float>(*p);
+  }
+  if (auto k = integer_field(j, "top_k")) {
+    if (*k < 0 || *k > std::numeric_limits<int>::max()) {
+      throw out_of_range("top_k", "at least 0 (0 = no limit)", static_cast<double>(*k));
+    }
+    s.top_k = static_cast<int>(*k);
+  }
+  if (auto m = number_field(j, "min_p")) {
+    if (!(*m >= 0 && *m <= 1)) throw out_of_range("min_p", "in [0, 1]", *m);
+    s.min_p = static_cast<float>(*m);
+  }
+  if (auto r = number_field(j, "repetition_penalty")) {
+    if (!(*r > 0)) throw out_of_range("repetition_penalty", "greater than 0", *r);
+    s.repetition_penalty = static_cast<float>(*r);
+  }
+  // OpenAI's additive penalties do not map onto the multiplicative repetition penalty; only "none" is accepted.
+  for (const char* key : {"frequency_penalty", "presence_penalty"}) {
+    if (auto penalty = number_field(j, key); penalty && *penalty != 0) {
+      throw bad_request(std::string("'") + key + "' is not supported (only 0); use 'repetition_penalty'", key,
+                        "unsupported_parameter");
+    }
+  }
+  if (const Json* seed = find_field(j, "seed")) {
+    if (seed->is_number_unsigned()) {
+      s.seed = seed->get<uint64_t>();
+    } else if (seed->is_number_integer()) {
+      s.seed = static_cast<uint64_t>(seed->get<int64_t>());  // negative seeds are as good as any
+    } else {
+      throw wrong_type("seed", "an integer", *seed);
+    }
+    request.seed_given = true;
+  }
+  if (auto n = integer_field(j, "n"); n && *n != 1) {
+    throw bad_request("'n' must be 1: this server returns one choice per request", "n", "unsupported_parameter");
+  }
+  if (const Json* logprobs = find_field(j, "logprobs")) {
+    const bool wanted = logprobs->is_boolean() ? logprobs->get<bool>()
+                                               : !(logprobs->is_number() && logprobs->get<double>() == 0);
+    if (wanted) throw bad_request("'logprobs' is not supported", "logprobs", "unsupported_parameter");
+  }
+  if (const Json* tools = find_field(j, "tools"); tools && !(tools->is_array() && tools->empty())) {
+    throw bad_request("'tools' is not supported by this server", "tools", "unsupported_parameter");
+  }
+
+  if (const Json* stop = find_field(j, "stop")) {
+    if (stop->is_string()) {
+      request.stop.push_back(stop->get<std::string>());
+    } else if (stop->is_array()) {
+      for (size_t i = 0; i < stop->size(); ++i) {
+        const std::string param = "stop[" + std::to_string(i) + "]";
+        if (!(*stop)[i].is_string()) throw wrong_type(param, "a string", (*stop)[i]);
+        request.stop.push_back((*stop)[i].get<std::string>());
+      }
+    } else {
+      throw wrong_type("stop", "a string or an array of strings", *stop);
+    }
+    for (const auto& text : request.stop) {
+      if (text.empty()) throw bad_request("'stop' strings must not be empty", "stop", "invalid_value");
+    }
+  }
+
+  if (auto stream = bool_field(j, "stream")) request.stream = *stream;
+  if (const Json* options = find_field(j, "stream_options")) {
+    if (!options->is_object()) throw wrong_type("stream_options", "an object", *options);
+    if (const Json* usage = find_field(*options, "include_usage")) {
+      if (!usage->is_boolean()) throw wrong_type("stream_options.include_usage", "true or false", *usage);
+      request.include_usage = usage->get<bool>();
+    }
+  }
+}
+
+Json usage_json(const Usage& usage) {
+  return {{"prompt_tokens", usage.prompt_tokens},
+          {"completion_tokens", usage.completion_tokens},
+          {"total_tokens", usage.prompt_tokens + usage.completion_tokens}};
+}
+
+bool is_chat(const ResponseInfo& info) { return info.endpoint == Endpoint::ChatCompletions; }
+
+Json chunk_json(const ResponseInfo& info, Json choices) {
+  return {{"id", info.id},
+          {"object", is_chat(info) ? "chat.completion.chunk" : "text_completion"},
+          {"created", info.created},
+          {"model", info.model},
+          {"choices", std::move(choices)}};
+}
+
+std::string event(const Json& j) { return "data: " + dump(j) + "\n\n"; }
+
+}  // namespace
+
+std::string error_type(int status) {
+  switch (status) {
+    case 404: return "not_found_error";
+    case 405: return "method_not_allowed_error";
+    case 413: return "request_too_large_error";
+    default: return status >= 500 ? "server_error" : "invalid_request_error";
+  }
+}
+
+std::string render_error(const ApiError& error) {
+  Json body = {{"error",
+                {{"message", error.what()},
+                 {"type", error_type(error.status())},
+                 {"param", error.param().empty() ? Json() : Json(error.param())},
+                 {"code", error.code().empty() ? Json() : Json(error.code())}}}};
+  return dump(body);
+}
+
+Endpoint route_request(std::string_view method, std::string_view path) {
+  struct Route {
+    std::string_view path;
+    std::string_view method;
+    Endpoint endpoint;
+  };
+  static constexpr std::array<Route, 4> kRoutes = {{{"/v1/chat/completions", "POST", Endpoint::ChatCompletions},
+                                                    {"/v1/completions", "POST", Endpoint::Completions},
+                                                    {"/v1/models", "GET", Endpoint::Models},
+                                                    {"/health", "GET", Endpoint::Health}}};
+  for (const Route& route : kRoutes) {
+    if (route.path != path) continue;
+    if (route.method == method || (route.method == "GET" && method == "HEAD")) return route.endpoint;
+    throw ApiError(405, std::string(path) + " takes " + std::string(route.method) + ", not " + std::string(method),
+                   "", "method_not_allowed");
+  }
+  throw ApiError(404, "no such endpoint: " + std::string(method) + " " + std::string(path) +
+                          " (this server has POST /v1/chat/completions, POST /v1/completions, GET /v1/models, "
+                          "GET /health)",
+                 "", "not_found");
+}
+
+CompletionRequest parse_chat_completion_request(std::string_view body) {
+  const Json j = parse_body(body);
+  CompletionRequest request;
+  request.endpoint = Endpoint::ChatCompletions;
+  const Json* messages = find_field(j, "messages");
+  if (!messages) throw bad_request("'messages' is required", "messages", "missing_field");
+  if (!messages->is_array()) throw wrong_type("messages", "an array of messages", *messages);
+  if (messages->empty()) throw bad_request("'messages' must not be empty", "messages", "invalid_value");
+  for (size_t i = 0; i < messages->size(); ++i) request.messages.push_back(parse_message((*messages)[i], i));
+  parse_common(j, request);
+  return request;
+}
+
+CompletionRequest parse_completion_request(std::string_view body) {
+  const Json j = parse_body(body);
+  CompletionRequest request;
+  request.endpoint = Endpoint::Completions;
+  const Json* prompt = find_field(j, "prompt");
+  if (!prompt) throw bad_request("'prompt' is required", "prompt", "missing_field");
+  if (!prompt->is_string()) throw wrong_type("prompt", "a string (batched prompts are not supported)", *prompt);
+  request.prompt = prompt->get<std::string>();
+  if (request.prompt.empty()) throw bad_request("'prompt' must not be empty", "prompt", "invalid_value");
+  parse_common(j, request);
+  return request;
+}
+
+std::string prompt_text(const CompletionRequest& request, std::string_view bos_token) {
+  if (request.endpoint == Endpoint::ChatCompletions) {
+    ChatTemplateOptions options;
+    options.add_generation_prompt = true;
+    options.bos_token = std::string(bos_token);
+    return apply_chat_template(request.messages, options);
+  }
+  // A completion continues the text as a document: behind <bos>, as the model was trained, unless already there.
+  if (!bos_token.empty() && request.prompt.compare(0, bos_token.size(), bos_token) == 0) return request.prompt;
+  return std::string(bos_token) + request.prompt;
+}
+
+GenerationConfig generation_config(const CompletionRequest& request) {
+  GenerationConfig config;
+  // No limit asked: run until a stop token or the context is full (CausalLM stops there).
+  config.max_new_tokens = request.max_tokens.value_or(std::numeric_limits<int64_t>::max());
+  config.sampling = request.sampling;
+  config.stop_strings = request.stop;
+  return config;
+}
+
+std::string finish_reason(const std::string& stop_reason) {
+  return stop_reason == "max_tokens" || stop_reason == "context_full" ? "length" : "stop";
+}
+
+std::string response_id(Endpoint endpoint, std::string_view suffix) {
+  return (endpoint == Endpoint::ChatCompletions ? "chatcmpl-" : "cmpl-") + std::string(suffix);
+}
+
+std::string render_completion(const ResponseInfo& info, const std::string& text, const std::string& finish,
+                              const Usage& usage) {
+  Json choice = {{"index", 0}, {"finish_reason", finish}, {"logprobs", nullptr}};
+  if (is_chat(info)) {
+    choice["message"] = {{"role", "assistant"}, {"content", text}};
+  } else {
+    choice["text"] = text;
+  }
+  Json body = {{"id", info.id},
+               {"object", is_chat(info) ? "chat.completion" : "text_completion"},
+               {"created", info.created},
+               {"model", info.model},
+               {"choices", Json::array({choice})},
+               {"usage", usage_json(usage)}};
+  return dump(body);
+}
+
+std::string render_stream_start(const ResponseInfo& info) {
+  if (!is_chat(info)) return {};
+  Json choice = {{"index", 0}, {"delta", {{"role", "assistant"}, {"content", ""}}}, {"finish_reason", nullptr},
+                 {"logprobs", nullptr}};
+  return event(chunk_json(info, Json::array({choice})));
+}
+
+std::string render_stream_text(const ResponseInfo& info, const std::string& text) {
+  Json choice = {{"index", 0}, {"finish_reason", nullptr}, {"logprobs", nullptr}};
+  if (is_chat(info)) {
+    choice["delta"] = {{"content", text}};
+  } else {
+    choice["text"] = text;
+  }
+  return event(chunk_json(info, Json::array({choice})));
+}
+
+std::string render_stream_finish(const ResponseInfo& info, const std::string& finish) {
+  Json choice = {{"index", 0}, {"finish_reason", finish}, {"logprobs", nullptr}};
+  if (is_chat(info)) {
+    choice["delta"] = Json::object();
+  } else {
+    choice["text"] = "";
+  }
+  return event(chunk_json(info, Json::array({choice})));
+}
+
+std::string render_stream_usage(const ResponseInfo& info, const Usage& usage) {
+  Json chunk = chunk_json(info, Json::array());
+  chunk["usage"] = usage_json(usage);
+  return event(chunk);
+}
+
+std::string render_stream_error(const ApiError& error) { return "data: " + render_error(error) + "\n\n"; }
+
+std::string render_stream_done() { return "data: [DONE]\n\n"; }
+
+std::string render_models(const std::string& model_id, int64_t created) {
+  Json model = {{"id", model_id}, {"object", "model"}, {"created", created}, {"owned_by", "gemma4.cpp"}};
+  return dump(Json{{"object", "list"}, {"data", Json::array({model})}});
+}
+
+std::string render_health() { return dump(Json{{"status", "ok"}}); }
+
+std::string model_id_from_path(std::string_view model_path) {
+  while (model_path.size() > 1 && model_path.back() == '/') model_path.remove_suffix(1);
+  const size_t slash = model_path.rfind('/');
+  if (slash != std::string_view::npos && slash + 1 < model_path.size()) model_path.remove_prefix(slash + 1);
+  return std::string(model_path);
+}
+
+}  // namespace gemma4::serve

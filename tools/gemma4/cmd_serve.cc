@@ -1,0 +1,306 @@
+// gemma4 serve: an OpenAI-compatible HTTP server (chat completions, completions, models, health) for one model.
+// The wire format lives in src/serve/openai_protocol; this file is the socket, the model and the lock around it.
+// Requests are accepted concurrently but generate one at a time (one model, one KV cache); consecutive chat
+// turns reuse the cached prompt prefix.
+#include <gemma4/causal_lm.h>
+#include <gemma4/error.h>
+
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unistd.h>
+
+#include "command_registry.h"
+#include "core/thread_pool.h"
+#include "serve/openai_protocol.h"
+
+namespace {
+
+using gemma4::serve::ApiError;
+using gemma4::serve::Endpoint;
+
+constexpr size_t kMaxBodyBytes = 8u << 20;
+
+struct ServeArgs {
+  std::string model;
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  int64_t context = 4096;
+  int threads = 0;
+  std::string alias;
+};
+
+// Set by SIGINT/SIGTERM: the listener stops and a running generation ends at its next token.
+std::atomic<bool> g_stop_requested{false};
+std::atomic<int> g_stop_signal{0};
+
+// Async-signal-safe: only atomics and _exit. A second signal ends the process at once.
+extern "C" void on_stop_signal(int signal) {
+  if (g_stop_requested.exchange(true)) _exit(128 + signal);
+  g_stop_signal = signal;
+}
+
+// Installs the SIGINT/SIGTERM handler (whichever thread the signal lands on, it only sets the flag) and, on its
+// own thread, keeps asking the server to stop once the flag is set, until it has: a signal that arrives just
+// before listen() begins is not lost.
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(httplib::Server& server) : server_(server) {
+    struct sigaction action {};
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &action, &previous_int_);
+    sigaction(SIGTERM, &action, &previous_term_);
+    thread_ = std::thread([this] { watch(); });
+  }
+  ~SignalWatcher() {
+    done_ = true;
+    thread_.join();
+    sigaction(SIGINT, &previous_int_, nullptr);
+    sigaction(SIGTERM, &previous_term_, nullptr);
+  }
+
+ private:
+  void watch() {
+    bool announced = false;
+    while (!done_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (!g_stop_requested) continue;
+      if (!announced) std::fprintf(stderr, "gemma4 serve: stopping (signal %d)\n", g_stop_signal.load());
+      announced = true;
+      server_.stop();
+    }
+  }
+
+  httplib::Server& server_;
+  struct sigaction previous_int_ {};
+  struct sigaction previous_term_ {};
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+int64_t unix_seconds() { return static_cast<int64_t>(std::time(nullptr)); }
+
+void send_json(httplib::Response& response, int status, const std::string& body) {
+  response.status = status;
+  response.set_content(body, "application/json");
+}
+
+void send_error(httplib::Response& response, const ApiError& error) {
+  send_json(response, error.status(), gemma4::serve::render_error(error));
+}
+
+class ModelServer {
+ public:
+  ModelServer(std::unique_ptr<gemma4::CausalLM> lm, std::string model_id, int64_t context)
+      : lm_(std::move(lm)), model_id_(std::move(model_id)), context_(context), created_(unix_seconds()) {
+    const gemma4::Tokenizer& tokenizer = *lm_->tokenizer();
+    if (tokenizer.bos_id() >= 0) bos_token_ = tokenizer.token_to_piece(tokenizer.bos_id());
+  }
+
+  void handle(const httplib::Request& request, httplib::Response& response) {
+    try {
+      const Endpoint endpoint = gemma4::serve::route_request(request.method, request.path);
+      switch (endpoint) {
+        case Endpoint::Health: return send_json(response, 200, gemma4::serve::render_health());
+        case Endpoint::Models: return send_json(response, 200, gemma4::serve::render_models(model_id_, created_));
+        case Endpoint::ChatCompletions:
+        case Endpoint::Completions: return complete(endpoint, request, response);
+      }
+    } catch (const ApiError& e) {
+      send_error(response, e);
+    } catch (const gemma4::Error& e) {  // the library refusing the input (e.g. a prompt longer than the context)
+      send_error(response, ApiError(400, e.what()));
+    } catch (const std::exception& e) {
+      send_error(response, ApiError(500, std::string("internal error: ") + e.what()));
+    }
+  }
+
+ private:
+  // A request ready to run: its prompt ids, generation settings and the fields every response repeats.
+  struct Job {
+    std::vector<int32_t> prompt;
+    gemma4::GenerationConfig config;
+    gemma4::serve::ResponseInfo info;
+    bool include_usage = false;
+  };
+
+  void complete(Endpoint endpoint, const httplib::Request& request, httplib::Response& response) {
+    const gemma4::serve::CompletionRequest parsed = endpoint == Endpoint::ChatCompletions
+                                                        ? gemma4::serve::parse_chat_completion_request(request.body)
+                                                        : gemma4::serve::parse_completion_request(request.body);
+    auto job = std::make_shared<Job>();
+    job->prompt = lm_->tokenizer()->encode(gemma4::serve::prompt_text(parsed, bos_token_));
+    if (static_cast<int64_t>(job->prompt.size()) > context_) {
+      throw ApiError(400,
+                     "the prompt has " + std::to_string(job->prompt.size()) + " tokens but the context holds " +
+                         std::to_string(context_) + " (shorten it, or restart the server with a larger --context)",
+                     endpoint == Endpoint::ChatCompletions ? "messages" : "prompt", "context_length_exceeded");
+    }
+    job->config = gemma4::serve::generation_config(parsed);
+    if (!parsed.seed_given) job->config.sampling.seed = fresh_seed();
+    job->info.endpoint = endpoint;
+    job->info.id = gemma4::serve::response_id(endpoint, next_id_suffix());
+    job->info.created = unix_seconds();
+    job->info.model = parsed.model.empty() ? model_id_ : parsed.model;
+    job->include_usage = parsed.include_usage;
+
+    if (!parsed.stream) {
+      gemma4::GenerationResult result;
+      {
+        std::lock_guard<std::mutex> lock(generation_mutex_);
+        result = lm_->generate(job->prompt, job->config, [](int32_t, const std::string&) {
+          return !g_stop_requested.load();
+        });
+      }
+      return send_json(response, 200,
+                       gemma4::serve::render_completion(job->info, result.text,
+                                                        gemma4::serve::finish_reason(result.stop_reason),
+                                                        usage(*job, result)));
+    }
+    response.set_header("Cache-Control", "no-cache");
+    response.set_chunked_content_provider("text/event-stream", [this, job](size_t, httplib::DataSink& sink) {
+      return stream(*job, sink);
+    });
+  }
+
+  // Runs a streamed request inside httplib's content provider; false drops the connection (client gone).
+  bool stream(const Job& job, httplib::DataSink& sink) {
+    auto write = [&sink](const std::string& event) { return event.empty() || sink.write(event.data(), event.size()); };
+    bool connected = write(gemma4::serve::render_stream_start(job.info));
+    try {
+      gemma4::GenerationResult result;
+      {
+        std::lock_guard<std::mutex> lock(generation_mutex_);
+        if (connected) {
+          result = lm_->generate(job.prompt, job.config, [&](int32_t, const std::string& text) {
+            if (!text.empty() && connected) connected = write(gemma4::serve::render_stream_text(job.info, text));
+            return connected && !g_stop_requested.load();
+          });
+        }
+      }
+      if (!connected) return false;
+      write(gemma4::serve::render_stream_finish(job.info, gemma4::serve::finish_reason(result.stop_reason)));
+      if (job.include_usage) write(gemma4::serve::render_stream_usage(job.info, usage(job, result)));
+    } catch (const gemma4::Error& e) {
+      write(gemma4::serve::render_stream_error(ApiError(400, e.what())));
+    } catch (const std::exception& e) {
+      write(gemma4::serve::render_stream_error(ApiError(500, std::string("internal error: ") + e.what())));
+    }
+    write(gemma4::serve::render_stream_done());
+    sink.done();
+    return true;
+  }
+
+  static gemma4::serve::Usage usage(const Job& job, const gemma4::GenerationResult& result) {
+    return {static_cast<int64_t>(job.prompt.size()), static_cast<int64_t>(result.tokens.size())};
+  }
+
+  uint64_t fresh_seed() {
+    std::lock_guard<std::mutex> lock(random_mutex_);
+    return random_();
+  }
+
+  std::string next_id_suffix() {
+    std::lock_guard<std::mutex> lock(random_mutex_);
+    char buffer[40];
+    std::snprintf(buffer, sizeof buffer, "%llx%06llx", static_cast<unsigned long long>(random_()),
+                  static_cast<unsigned long long>(++request_count_));
+    return buffer;
+  }
+
+  std::unique_ptr<gemma4::CausalLM> lm_;
+  std::string model_id_;
+  std::string bos_token_;
+  int64_t context_;
+  int64_t created_;
+  std::mutex generation_mutex_;  // one generation at a time: one model, one KV cache
+  std::mutex random_mutex_;
+  std::mt19937_64 random_{std::random_device{}()};
+  uint64_t request_count_ = 0;
+};
+
+// Errors httplib answers itself (413 body too large, 400 unreadable request, ...) get OpenAI's error body too.
+std::string default_error_message(int status) {
+  switch (status) {
+    case 413: return "the request body is larger than the limit of " + std::to_string(kMaxBodyBytes) + " bytes";
+    case 400: return "the HTTP request could not be read";
+    default: return "HTTP error " + std::to_string(status);
+  }
+}
+
+void run_serve(const ServeArgs& args) {
+  if (args.threads > 0) gemma4::ThreadPool::set_global_threads(args.threads);
+  if (args.port < 0 || args.port > 65535) throw gemma4::Error("--port must be in [0, 65535], got " + std::to_string(args.port));
+
+  httplib::Server server;
+  SignalWatcher watcher(server);
+
+  gemma4::CausalLM::Options lm_options;
+  lm_options.max_context = args.context;
+  auto lm = gemma4::CausalLM::load(args.model, lm_options);
+  if (!lm->tokenizer()) throw gemma4::Error("model '" + args.model + "' has no tokenizer; the server needs one");
+  const std::string model_id = args.alias.empty() ? gemma4::serve::model_id_from_path(args.model) : args.alias;
+  ModelServer model_server(std::move(lm), model_id, args.context);
+
+  const httplib::Server::Handler handler = [&model_server](const httplib::Request& request,
+                                                           httplib::Response& response) {
+    model_server.handle(request, response);
+  };
+  // One catch-all route per method: the protocol layer decides 404 (unknown path) versus 405 (wrong method).
+  server.Get(".*", handler).Post(".*", handler).Put(".*", handler).Patch(".*", handler).Delete(".*", handler);
+  server.Options(".*", handler);
+  server.set_payload_max_length(kMaxBodyBytes);
+  // httplib's default also sets SO_REUSEPORT, which lets a second server share a busy port silently.
+  server.set_socket_options([](socket_t socket) {
+    int yes = 1;
+    setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  server.set_error_handler([](const httplib::Request&, httplib::Response& response) {
+    if (response.body.empty()) send_error(response, ApiError(response.status, default_error_message(response.status)));
+  });
+  server.set_exception_handler([](const httplib::Request&, httplib::Response& response, std::exception_ptr) {
+    send_error(response, ApiError(500, "internal error"));
+  });
+  server.set_logger([](const httplib::Request& request, const httplib::Response& response) {
+    std::fprintf(stderr, "%s %s -> %d\n", request.method.c_str(), request.path.c_str(), response.status);
+  });
+
+  int port = args.port;
+  if (port == 0) {
+    port = server.bind_to_any_port(args.host);
+  } else if (!server.bind_to_port(args.host, port)) {
+    port = -1;
+  }
+  if (port < 0) {
+    throw gemma4::Error("cannot listen on " + args.host + ":" + std::to_string(args.port) +
+                        " (address in use, or not an address of this machine)");
+  }
+  std::fprintf(stderr, "gemma4 serve: listening on http://%s:%d (model '%s', context %lld)\n", args.host.c_str(),
+               port, model_id.c_str(), static_cast<long long>(args.context));
+  if (!g_stop_requested) server.listen_after_bind();
+  std::fprintf(stderr, "gemma4 serve: stopped\n");
+}
+
+}  // namespace
+
+GEMMA4_REGISTER_COMMAND(serve, [](CLI::App& app) {
+  auto args = std::make_shared<ServeArgs>();
+  auto* sub = app.add_subcommand("serve", "Serve the model over an OpenAI-compatible HTTP API");
+  sub->add_option("--model", args->model, "Model folder, GGUF file, preset name, or builtin:tiny")->required();
+  sub->add_option("--host", args->host, "Address to listen on");
+  sub->add_option("--port", args->port, "Port to listen on (0 = any free port, printed at start)");
+  sub->add_option("--context", args->context, "Context length (KV cache positions)");
+  sub->add_option("--threads", args->threads, "Worker threads (default: all cores)");
+  sub->add_option("--alias", args->alias, "Model id reported by /v1/models (default: the --model basename)");
+  sub->callback([args] { run_serve(*args); });
+});
