@@ -39,5 +39,7 @@ AudioFeatures log_mel_features(const float* samples, int64_t count, const AudioF
 // RIFF/WAVE with PCM 8/16/24/32-bit or IEEE float 32/64-bit samples; channels are averaged to mono and
 // scaled to [-1, 1]. Throws gemma4::Error naming the file and what is wrong.
 std::vector<float> load_wav(const std::string& path, int64_t* sample_rate);
+// The same from bytes in memory (`what` names them in errors).
+std::vector<float> decode_wav(const uint8_t* data, size_t size, const std::string& what, int64_t* sample_rate);
 
 }  // namespace gemma4

@@ -117,6 +117,11 @@ std::vector<float> load_wav(const std::string& path, int64_t* sample_rate) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open the audio file");
   const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return decode_wav(bytes.data(), bytes.size(), path, sample_rate);
+}
+
+std::vector<float> decode_wav(const uint8_t* raw, size_t size, const std::string& path, int64_t* sample_rate) {
+  const std::vector<uint8_t> bytes(raw, raw + size);
   if (bytes.size() < 12 || std::memcmp(bytes.data(), "RIFF", 4) != 0 || std::memcmp(bytes.data() + 8, "WAVE", 4) != 0) {
     throw Error(path + ": not a WAV file (no RIFF/WAVE header)");
   }

@@ -100,7 +100,47 @@ ApiError out_of_range(const std::string& param, const std::string& allowed, doub
   return bad_request("'" + param + "' must be " + allowed + ", got " + dump(shown), param, "invalid_value");
 }
 
-ChatMessage parse_message(const Json& j, size_t index) {
+// {"image_url": {"url": "data:image/png;base64,..."}} (or the url as a plain string) -> the image's bytes.
+std::string image_part(const Json& part, const std::string& where) {
+  const Json* field = find_field(part, "image_url");
+  if (!field) throw bad_request("'" + where + ".image_url' is required", where + ".image_url", "missing_field");
+  std::string url;
+  if (field->is_string()) {
+    url = field->get<std::string>();
+  } else if (field->is_object()) {
+    const auto inner = string_field(*field, "url", where + ".image_url.url");
+    if (!inner) throw bad_request("'" + where + ".image_url.url' is required", where + ".image_url.url", "missing_field");
+    url = *inner;
+  } else {
+    throw wrong_type(where + ".image_url", "an object with a url", *field);
+  }
+  const size_t comma = url.find(',');
+  if (url.rfind("data:", 0) != 0 || comma == std::string::npos ||
+      url.substr(0, comma).find(";base64") == std::string::npos) {
+    throw bad_request("'" + where + ".image_url.url' must be a data URL (data:image/...;base64,...); the server fetches "
+                      "nothing", where + ".image_url.url", "unsupported_value");
+  }
+  return decode_base64(std::string_view(url).substr(comma + 1), where + ".image_url.url");
+}
+
+// {"input_audio": {"data": base64, "format": "wav"}} -> the WAV file's bytes.
+std::string audio_part(const Json& part, const std::string& where) {
+  const Json* field = find_field(part, "input_audio");
+  if (!field || !field->is_object()) {
+    throw bad_request("'" + where + ".input_audio' must be an object with data and format", where + ".input_audio",
+                      field ? "invalid_type" : "missing_field");
+  }
+  const auto format = string_field(*field, "format", where + ".input_audio.format");
+  if (format && *format != "wav") {
+    throw bad_request("'" + where + ".input_audio.format' is '" + *format + "'; this server reads wav",
+                      where + ".input_audio.format", "unsupported_value");
+  }
+  const auto data = string_field(*field, "data", where + ".input_audio.data");
+  if (!data) throw bad_request("'" + where + ".input_audio.data' is required", where + ".input_audio.data", "missing_field");
+  return decode_base64(*data, where + ".input_audio.data");
+}
+
+ChatMessage parse_message(const Json& j, size_t index, CompletionRequest* media) {
   const std::string where = "messages[" + std::to_string(index) + "]";
   if (!j.is_object()) throw wrong_type(where, "an object", j);
   ChatMessage message;
@@ -127,8 +167,18 @@ ChatMessage parse_message(const Json& j, size_t index) {
       if (!part.is_object()) throw wrong_type(part_where, "an object", part);
       const auto type = string_field(part, "type", part_where + ".type");
       if (!type) throw bad_request("'" + part_where + ".type' is required", part_where + ".type", "missing_field");
+      if (*type == "image_url") {
+        message.parts.push_back({ChatContentPart::Kind::Image, ""});
+        media->images.push_back(image_part(part, part_where));
+        continue;
+      }
+      if (*type == "input_audio") {
+        message.parts.push_back({ChatContentPart::Kind::Audio, ""});
+        media->audio.push_back(audio_part(part, part_where));
+        continue;
+      }
       if (*type != "text") {
-        throw bad_request("'" + part_where + ".type' is '" + *type + "'; this server takes text only",
+        throw bad_request("'" + part_where + ".type' is '" + *type + "'; this server takes text, image_url and input_audio",
                           part_where + ".type", "unsupported_value");
       }
       const auto text = string_field(part, "text", part_where + ".text");
@@ -136,7 +186,7 @@ ChatMessage parse_message(const Json& j, size_t index) {
       message.parts.push_back({ChatContentPart::Kind::Text, *text});
     }
   } else {
-    throw wrong_type(where + ".content", "a string or an array of text parts", *content);
+    throw wrong_type(where + ".content", "a string or an array of content parts", *content);
   }
   if (auto id = string_field(j, "tool_call_id", where + ".tool_call_id")) message.tool_call_id = *id;
   if (auto name = string_field(j, "name", where + ".name")) message.name = *name;
@@ -255,6 +305,43 @@ std::string event(const Json& j) { return "data: " + dump(j) + "\n\n"; }
 
 }  // namespace
 
+std::string decode_base64(std::string_view text, const std::string& param) {
+  auto value_of = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  uint32_t buffer = 0;
+  int bits = 0;
+  bool padding = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+    if (c == '=') {
+      padding = true;
+      continue;
+    }
+    const int v = value_of(c);
+    if (v < 0 || padding) {
+      throw ApiError(400, "'" + param + "' is not valid base64 (character " + std::to_string(i) + ")", param,
+                     "invalid_value");
+    }
+    buffer = (buffer << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((buffer >> bits) & 0xff));
+    }
+  }
+  if (out.empty()) throw ApiError(400, "'" + param + "' holds no data", param, "invalid_value");
+  return out;
+}
+
 std::string error_type(int status) {
   switch (status) {
     case 404: return "not_found_error";
@@ -303,7 +390,7 @@ CompletionRequest parse_chat_completion_request(std::string_view body) {
   if (!messages) throw bad_request("'messages' is required", "messages", "missing_field");
   if (!messages->is_array()) throw wrong_type("messages", "an array of messages", *messages);
   if (messages->empty()) throw bad_request("'messages' must not be empty", "messages", "invalid_value");
-  for (size_t i = 0; i < messages->size(); ++i) request.messages.push_back(parse_message((*messages)[i], i));
+  for (size_t i = 0; i < messages->size(); ++i) request.messages.push_back(parse_message((*messages)[i], i, &request));
   parse_common(j, request);
   return request;
 }

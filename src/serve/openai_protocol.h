@@ -2,7 +2,8 @@
 // response JSON and server-sent-event chunks. `gemma4 serve` (tools/gemma4/cmd_serve.cc) puts it on a socket;
 // keeping it here makes every request and error shape unit-testable.
 //
-//   POST /v1/chat/completions   {"messages": [...], "max_tokens", "temperature", "top_p", "top_k", "min_p",
+//   POST /v1/chat/completions   {"messages": [...] (text, image_url and input_audio parts), "max_tokens",
+//                                "temperature", "top_p", "top_k", "min_p",
 //                                "repetition_penalty", "seed", "stop", "stream", "stream_options"}
 //   POST /v1/completions        {"prompt": "text", same sampling fields}
 //   GET  /v1/models, GET /health
@@ -58,7 +59,15 @@ struct CompletionRequest {
   std::vector<std::string> stop;
   bool stream = false;
   bool include_usage = false;         // stream_options.include_usage: a last chunk with the token counts
+  // Chat content parts {"type": "image_url", "image_url": {"url": "data:image/...;base64,..."}} and
+  // {"type": "input_audio", "input_audio": {"data": base64 WAV, "format": "wav"}}, decoded, in prompt order
+  // (the server fetches nothing: only data URLs).
+  std::vector<std::string> images;
+  std::vector<std::string> audio;
 };
+
+// Standard base64 (padding optional, whitespace skipped); throws ApiError 400 naming `param`.
+std::string decode_base64(std::string_view text, const std::string& param);
 
 // Parses a request body; throws ApiError 400 naming the field, or the position of a JSON syntax error.
 CompletionRequest parse_chat_completion_request(std::string_view body);

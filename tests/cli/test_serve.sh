@@ -155,6 +155,11 @@ error_object(status, body, 400, "prompt longer than the context", "messages")
 status, _, body = request("POST", "/v1/chat/completions",
                           {"messages": [{"role": "user", "content": "word " * 400}], "max_tokens": 2, "stream": True})
 error_object(status, body, 400, "streamed prompt longer than the context", "messages")
+image_part = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+status, _, body = request("POST", "/v1/chat/completions",
+                          {"messages": [{"role": "user", "content": [image_part, {"type": "text", "text": "Hi"}]}]})
+error_object(status, body, 400, "image for a model without a vision encoder", "messages")
+check("no vision encoder" in body, f"image without a vision encoder: the message says why: {body}")
 status, _, body = request("GET", "/v1/nothing")
 error_object(status, body, 404, "unknown path")
 status, _, body = request("GET", "/v1/chat/completions")

@@ -130,7 +130,15 @@ TEST(OpenAiRequest, MissingAndIllTypedFieldsAreNamed) {
       {R"({"messages": [{"role": "user", "content": [{"type": "text"}]}]})", "messages[0].content[0].text"},
       {R"({"messages": [{"role": "user", "content": ["x"]}]})", "messages[0].content[0]"},
       {R"({"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": [{"type": "image_url",
-          "image_url": {"url": "x"}}]}]})", "messages[1].content[0].type"},
+          "image_url": {"url": "x"}}]}]})", "messages[1].content[0].image_url.url"},
+      {R"({"messages": [{"role": "user", "content": [{"type": "image_url",
+          "image_url": {"url": "https://example.com/cat.png"}}]}]})", "messages[0].content[0].image_url.url"},
+      {R"({"messages": [{"role": "user", "content": [{"type": "image_url",
+          "image_url": {"url": "data:image/png;base64,@@@"}}]}]})", "messages[0].content[0].image_url.url"},
+      {R"({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]})", "messages[0].content[0].image_url"},
+      {R"({"messages": [{"role": "user", "content": [{"type": "input_audio",
+          "input_audio": {"data": "AAAA", "format": "mp3"}}]}]})", "messages[0].content[0].input_audio.format"},
+      {R"({"messages": [{"role": "user", "content": [{"type": "video_url"}]}]})", "messages[0].content[0].type"},
       {chat_with(R"("model": 4)"), "model"},
       {chat_with(R"("max_tokens": "8")"), "max_tokens"},
       {chat_with(R"("max_tokens": 8.5)"), "max_tokens"},
@@ -316,6 +324,26 @@ TEST(OpenAiStream, CompletionChunks) {
   EXPECT_EQ(text["object"], "text_completion");
   EXPECT_EQ(text["choices"][0]["text"], " upon");
   EXPECT_EQ(event_json(render_stream_finish(info, "length"))["choices"][0]["finish_reason"], "length");
+}
+
+TEST(OpenAiRequest, ImageAndAudioPartsAreDecoded) {
+  EXPECT_EQ(decode_base64("TWFu", "x"), "Man");
+  EXPECT_EQ(decode_base64("aGVs\nbG8=", "x"), "hello");  // padding and line breaks as MIME writes them
+  EXPECT_THROW(decode_base64("a$b", "x"), ApiError);
+  const CompletionRequest r = parse_chat_completion_request(R"({"messages": [{"role": "user", "content": [
+      {"type": "image_url", "image_url": {"url": "data:image/png;base64,TWFu"}},
+      {"type": "input_audio", "input_audio": {"data": "aGVsbG8=", "format": "wav"}},
+      {"type": "text", "text": "What is this?"}]}]})");
+  ASSERT_EQ(r.images.size(), 1u);
+  EXPECT_EQ(r.images[0], "Man");
+  ASSERT_EQ(r.audio.size(), 1u);
+  EXPECT_EQ(r.audio[0], "hello");
+  ASSERT_EQ(r.messages[0].parts.size(), 3u);
+  EXPECT_EQ(r.messages[0].parts[0].kind, ChatContentPart::Kind::Image);
+  EXPECT_EQ(r.messages[0].parts[1].kind, ChatContentPart::Kind::Audio);
+  // The chat template writes one placeholder per item, where the parts were.
+  const std::string prompt = prompt_text(r);
+  EXPECT_NE(prompt.find("<|image|><|audio|>What is this?"), std::string::npos) << prompt;
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 // The wire format lives in src/serve/openai_protocol; this file is the socket, the model and the lock around it.
 // Requests are accepted concurrently but generate one at a time (one model, one KV cache); consecutive chat
 // turns reuse the cached prompt prefix.
+#include <gemma4/audio_features.h>
 #include <gemma4/causal_lm.h>
+#include <gemma4/image.h>
 #include <gemma4/error.h>
 
 #include <httplib.h>
@@ -129,6 +131,7 @@ class ModelServer {
   // A request ready to run: its prompt ids, generation settings and the fields every response repeats.
   struct Job {
     std::vector<int32_t> prompt;
+    gemma4::CausalLM::Media media;  // images and audio clips of the chat, converted for the encoders
     gemma4::GenerationConfig config;
     gemma4::serve::ResponseInfo info;
     bool include_usage = false;
@@ -139,7 +142,10 @@ class ModelServer {
                                                         ? gemma4::serve::parse_chat_completion_request(request.body)
                                                         : gemma4::serve::parse_completion_request(request.body);
     auto job = std::make_shared<Job>();
-    job->prompt = lm_->tokenizer()->encode(gemma4::serve::prompt_text(parsed, bos_token_));
+    job->media = convert_media(parsed);
+    const std::string text = gemma4::serve::prompt_text(parsed, bos_token_);
+    const bool has_media = !job->media.images.empty() || !job->media.audio.empty();
+    job->prompt = has_media ? lm_->tokenize_with_media(text, job->media) : lm_->tokenizer()->encode(text);
     if (static_cast<int64_t>(job->prompt.size()) > context_) {
       throw ApiError(400,
                      "the prompt has " + std::to_string(job->prompt.size()) + " tokens but the context holds " +
@@ -158,7 +164,7 @@ class ModelServer {
       gemma4::GenerationResult result;
       {
         std::lock_guard<std::mutex> lock(generation_mutex_);
-        result = lm_->generate(job->prompt, job->config, [](int32_t, const std::string&) {
+        result = lm_->generate(job->prompt, job->media, job->config, [](int32_t, const std::string&) {
           return !g_stop_requested.load();
         });
       }
@@ -173,6 +179,40 @@ class ModelServer {
     });
   }
 
+  // Decodes the request's image and audio parts; a model without the encoder, or bytes that are not an
+  // image / a 16 kHz WAV, are the client's error (400).
+  gemma4::CausalLM::Media convert_media(const gemma4::serve::CompletionRequest& parsed) const {
+    using namespace gemma4;
+    CausalLM::Media media;
+    if (!parsed.images.empty() && !lm_->backbone().has_vision()) {
+      throw ApiError(400, "this model has no vision encoder: it cannot take image_url parts", "messages",
+                     "unsupported_value");
+    }
+    if (!parsed.audio.empty() && !lm_->backbone().has_audio()) {
+      throw ApiError(400, "this model has no audio encoder: it cannot take input_audio parts", "messages",
+                     "unsupported_value");
+    }
+    for (size_t i = 0; i < parsed.images.size(); ++i) {
+      const auto& bytes = parsed.images[i];
+      const Image image = decode_image(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
+                                       "image " + std::to_string(i + 1) + " of the request");
+      media.images.push_back(image_to_patches(image, lm_->backbone().image_converter_options()));
+    }
+    for (size_t i = 0; i < parsed.audio.size(); ++i) {
+      const auto& bytes = parsed.audio[i];
+      int64_t rate = 0;
+      const std::string what = "audio clip " + std::to_string(i + 1) + " of the request";
+      const std::vector<float> samples = decode_wav(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), what, &rate);
+      const AudioFeatureOptions options;
+      if (rate != options.sampling_rate) {
+        throw ApiError(400, what + " is sampled at " + std::to_string(rate) + " Hz; 16000 Hz is required", "messages",
+                       "invalid_value");
+      }
+      media.audio.push_back(log_mel_features(samples.data(), static_cast<int64_t>(samples.size()), options));
+    }
+    return media;
+  }
+
   // Runs a streamed request inside httplib's content provider; false drops the connection (client gone).
   bool stream(const Job& job, httplib::DataSink& sink) {
     auto write = [&sink](const std::string& event) { return event.empty() || sink.write(event.data(), event.size()); };
@@ -182,7 +222,7 @@ class ModelServer {
       {
         std::lock_guard<std::mutex> lock(generation_mutex_);
         if (connected) {
-          result = lm_->generate(job.prompt, job.config, [&](int32_t, const std::string& text) {
+          result = lm_->generate(job.prompt, job.media, job.config, [&](int32_t, const std::string& text) {
             if (!text.empty() && connected) connected = write(gemma4::serve::render_stream_text(job.info, text));
             return connected && !g_stop_requested.load();
           });
