@@ -81,6 +81,11 @@ class Backbone {
   // one), and those tokens as embedding rows [audio_tokens(clip), hidden]. As KerasHub's preprocessor
   // does, only the first 4 x tokens mel frames go through the encoder.
   bool has_audio() const { return audio_ != nullptr; }
+  // A decoded image / mono clip converted for this model's encoders (image_to_patches with
+  // image_converter_options(); log-mel frames of 16 kHz audio, other rates refused). `what` names the
+  // input in errors. Throws if the model lacks the encoder.
+  ImagePatches prepare_image(const Image& image) const;
+  AudioFeatures prepare_audio(const std::vector<float>& samples, int64_t sample_rate, const std::string& what) const;
   static int64_t audio_tokens(const AudioFeatures& clip);
   std::vector<float> audio_embeddings(const AudioFeatures& clip) const;
 
@@ -92,7 +97,7 @@ class Backbone {
 
   // Encoder outputs -> embedding rows: KerasHub scales them by hidden^-1/2 before placing them and then
   // scales the whole sequence by sqrt(hidden) (both factors as float32).
-  void scale_soft_token(const float* source, float* target) const;
+  void scale_soft_tokens(const float* source, int64_t rows, float* target) const;
 
   std::unique_ptr<TextModel> model_;
   std::unique_ptr<VisionEncoder> vision_;

@@ -100,17 +100,18 @@ class CausalLM {
 
  private:
   std::vector<int32_t> resolve_stop_ids(const GenerationConfig& config) const;
-  // feed() with optional embedding rows replacing the tokens' own where mask is set (image soft tokens);
-  // `keys` are what the cache records for prefix reuse (image positions get unique negative keys).
-  std::vector<float> feed_rows(const std::vector<int32_t>& tokens, const float* rows, const uint8_t* mask,
-                               const std::vector<int32_t>& keys);
+  // feed() of `count` tokens with optional embedding rows replacing the tokens' own where mask is set
+  // (image / audio soft tokens); `keys` are what the cache records for prefix reuse (soft-token positions
+  // get unique negative keys).
+  std::vector<float> feed_rows(const int32_t* tokens, size_t count, const float* rows, const uint8_t* mask,
+                               const int32_t* keys);
 
   std::unique_ptr<Backbone> backbone_;
   std::unique_ptr<Tokenizer> tokenizer_;
   Options options_;
   std::unique_ptr<KvCache> cache_;
   std::vector<int32_t> history_;  // ids whose keys/values are in the cache (negative: an image position)
-  int32_t next_image_key_ = -1;   // never reused, so no later prompt matches an earlier image's positions
+  int32_t next_media_key_ = -1;   // never reused: no later prompt matches an earlier image's or clip's positions
 };
 
 }  // namespace gemma4

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
-#include <type_traits>
 
 #include "model/backbone_loading.h"
 #include "generate/sampler.h"
@@ -64,12 +63,14 @@ void CausalLM::reset() {
 
 int64_t CausalLM::cached_tokens() const { return static_cast<int64_t>(history_.size()); }
 
-std::vector<float> CausalLM::feed(const std::vector<int32_t>& tokens) { return feed_rows(tokens, nullptr, nullptr, tokens); }
+std::vector<float> CausalLM::feed(const std::vector<int32_t>& tokens) {
+  return feed_rows(tokens.data(), tokens.size(), nullptr, nullptr, tokens.data());
+}
 
-std::vector<float> CausalLM::feed_rows(const std::vector<int32_t>& tokens, const float* rows, const uint8_t* mask,
-                                       const std::vector<int32_t>& keys) {
-  if (tokens.empty()) throw Error("nothing to feed: the token list is empty");
-  const int64_t needed = cache_->length() + static_cast<int64_t>(tokens.size());
+std::vector<float> CausalLM::feed_rows(const int32_t* tokens, size_t count, const float* rows, const uint8_t* mask,
+                                       const int32_t* keys) {
+  if (count == 0) throw Error("nothing to feed: the token list is empty");
+  const int64_t needed = cache_->length() + static_cast<int64_t>(count);
   if (needed > options_.max_context) {
     throw Error("the prompt needs " + std::to_string(needed) + " positions but the context holds " +
                 std::to_string(options_.max_context) + " (raise --context or shorten the prompt)");
@@ -78,19 +79,17 @@ std::vector<float> CausalLM::feed_rows(const std::vector<int32_t>& tokens, const
   const int64_t width = config().hidden_dim;
   // Only the last token's hidden state is needed: earlier chunks produce none, the last one a single row.
   std::vector<float> hidden(static_cast<size_t>(width));
-  for (size_t offset = 0; offset < tokens.size(); offset += static_cast<size_t>(options_.prefill_chunk)) {
-    const int64_t count = std::min<int64_t>(options_.prefill_chunk, static_cast<int64_t>(tokens.size() - offset));
-    const bool last_chunk = offset + static_cast<size_t>(count) == tokens.size();
+  for (size_t offset = 0; offset < count; offset += static_cast<size_t>(options_.prefill_chunk)) {
+    const size_t length = std::min(static_cast<size_t>(options_.prefill_chunk), count - offset);
     ChunkInput chunk;
-    chunk.token_ids = tokens.data() + offset;
-    chunk.length = count;
+    chunk.token_ids = tokens + offset;
+    chunk.length = static_cast<int64_t>(length);
     if (rows != nullptr) {
       chunk.embedding_overrides = rows + offset * static_cast<size_t>(width);
       chunk.embedding_override_mask = mask + offset;
     }
-    model.forward_chunk_tail(chunk, *cache_, last_chunk ? 1 : 0, hidden.data());
-    history_.insert(history_.end(), keys.begin() + static_cast<long>(offset),
-                    keys.begin() + static_cast<long>(offset) + count);
+    model.forward_chunk_tail(chunk, *cache_, offset + length == count ? 1 : 0, hidden.data());
+    history_.insert(history_.end(), keys + offset, keys + offset + length);
   }
   std::vector<float> logits(static_cast<size_t>(config().vocabulary_size));
   model.logits(hidden.data(), 1, logits.data());
@@ -204,7 +203,7 @@ GenerationResult CausalLM::generate(const std::vector<int32_t>& prompt, const Me
       std::copy(embedded.begin(), embedded.end(), rows.begin() + static_cast<long>(i * static_cast<size_t>(width)));
       for (; i < end; ++i) {
         mask[i] = 1;
-        keys[i] = next_image_key_--;
+        keys[i] = next_media_key_--;
       }
     }
     if (item != items) {
@@ -232,16 +231,11 @@ GenerationResult CausalLM::generate(const std::vector<int32_t>& prompt, const Me
     shared = 0;
   }
   const auto prompt_start = std::chrono::steady_clock::now();
-  const auto tail = [shared](const auto& values, size_t stride) {
-    return std::vector<typename std::decay_t<decltype(values)>::value_type>(
-        values.begin() + static_cast<long>(shared * stride), values.end());
-  };
-  const std::vector<int32_t> remaining = tail(prompt, 1);
-  const std::vector<float> remaining_rows = rows.empty() ? std::vector<float>{} : tail(rows, static_cast<size_t>(width));
-  const std::vector<uint8_t> remaining_mask = mask.empty() ? std::vector<uint8_t>{} : tail(mask, 1);
-  std::vector<float> logits = feed_rows(remaining, remaining_rows.empty() ? nullptr : remaining_rows.data(),
-                                        remaining_mask.empty() ? nullptr : remaining_mask.data(), tail(keys, 1));
-  result.prompt_tokens = static_cast<int64_t>(remaining.size());
+  const size_t remaining = prompt.size() - shared;
+  std::vector<float> logits =
+      feed_rows(prompt.data() + shared, remaining, rows.empty() ? nullptr : rows.data() + shared * static_cast<size_t>(width),
+                mask.empty() ? nullptr : mask.data() + shared, keys.data() + shared);
+  result.prompt_tokens = static_cast<int64_t>(remaining);
   result.prompt_seconds = seconds_since(prompt_start);
 
   const auto generation_start = std::chrono::steady_clock::now();

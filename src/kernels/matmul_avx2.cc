@@ -203,7 +203,7 @@ GEMMA4_TARGET_AVX2 float dot_row(const uint8_t* row, const int8_t* xq, const flo
 template <typename W>
 void matmul_in_place(const W* weights, int64_t out_features, int64_t cols, const float* x, int64_t n, float* y,
                      ThreadPool& pool) {
-  const int64_t block = n == 1 ? out_features : rows_per_block(cols * static_cast<int64_t>(sizeof(W)));
+  const int64_t block = rows_per_block(cols * static_cast<int64_t>(sizeof(W)));
   const int64_t groups = (out_features + kTileRows - 1) / kTileRows;
   parallel_rows(
       pool, groups, double(n) * out_features * cols,

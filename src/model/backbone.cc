@@ -176,7 +176,7 @@ void Backbone::place_soft_tokens(const BackboneInputs& inputs, const std::vector
       }
       const int64_t item = b * items_per_sample + slot / per_item;
       const float* source = tokens.data() + (item * tokens_each + slot % per_item) * width;
-      scale_soft_token(source, rows.data() + position * width);
+      scale_soft_tokens(source, 1, rows.data() + position * width);
       mask[position] = 1;
     }
   };
@@ -184,11 +184,11 @@ void Backbone::place_soft_tokens(const BackboneInputs& inputs, const std::vector
   place(audio_tokens, audio_tokens_each, inputs.clips_per_sample, inputs.audio_indices, "audio");
 }
 
-void Backbone::scale_soft_token(const float* source, float* target) const {
+void Backbone::scale_soft_tokens(const float* source, int64_t rows, float* target) const {
   const int64_t width = model_->config().hidden_dim;
   const float pre_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(width)));
   const float post_scale = model_->embedding_scale();
-  for (int64_t i = 0; i < width; ++i) target[i] = (source[i] * pre_scale) * post_scale;
+  for (int64_t i = 0; i < rows * width; ++i) target[i] = (source[i] * pre_scale) * post_scale;
 }
 
 ImageConverterOptions Backbone::image_converter_options() const {
@@ -214,10 +214,24 @@ std::vector<float> Backbone::image_embeddings(const ImagePatches& image) const {
                 std::to_string(image.max_patches) + " patches make at most " + std::to_string(tokens_each));
   }
   const std::vector<float> encoded = vision_->encode(image.pixel_values.data(), image.positions.data(), 1, image.max_patches);
-  const int64_t width = model_->config().hidden_dim;
-  std::vector<float> rows(static_cast<size_t>(image.soft_tokens * width));
-  for (int64_t t = 0; t < image.soft_tokens; ++t) scale_soft_token(encoded.data() + t * width, rows.data() + t * width);
+  std::vector<float> rows(static_cast<size_t>(image.soft_tokens * model_->config().hidden_dim));
+  scale_soft_tokens(encoded.data(), image.soft_tokens, rows.data());
   return rows;
+}
+
+ImagePatches Backbone::prepare_image(const Image& image) const {
+  return image_to_patches(image, image_converter_options());
+}
+
+AudioFeatures Backbone::prepare_audio(const std::vector<float>& samples, int64_t sample_rate,
+                                      const std::string& what) const {
+  if (!audio_) throw Error("this model has no audio encoder: it cannot take audio");
+  const AudioFeatureOptions options;
+  if (sample_rate != options.sampling_rate) {
+    throw Error(what + " is sampled at " + std::to_string(sample_rate) + " Hz; Gemma 4 takes " +
+                std::to_string(options.sampling_rate) + " Hz audio (e.g. sox IN -r 16000 OUT.wav)");
+  }
+  return log_mel_features(samples.data(), static_cast<int64_t>(samples.size()), options);
 }
 
 int64_t Backbone::audio_tokens(const AudioFeatures& clip) {
@@ -243,9 +257,8 @@ std::vector<float> Backbone::audio_embeddings(const AudioFeatures& clip) const {
     throw Error("the audio encoder made " + std::to_string(encoded.tokens) + " tokens of " + std::to_string(frames) +
                 " frames; " + std::to_string(tokens) + " expected");
   }
-  const int64_t width = model_->config().hidden_dim;
-  std::vector<float> rows(static_cast<size_t>(tokens * width));
-  for (int64_t t = 0; t < tokens; ++t) scale_soft_token(encoded.values.data() + t * width, rows.data() + t * width);
+  std::vector<float> rows(static_cast<size_t>(tokens * model_->config().hidden_dim));
+  scale_soft_tokens(encoded.values.data(), tokens, rows.data());
   return rows;
 }
 

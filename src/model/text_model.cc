@@ -295,15 +295,14 @@ void TextModel::forward_chunk_tail(const ChunkInput& input, KvCache& cache, int6
     throw Error("forward_chunk_tail: output_rows " + std::to_string(output_rows) + " is outside [0, " +
                 std::to_string(input.length) + "]");
   }
-  // Image blocks attend both ways, so a kept row may need its neighbours' outputs: keep every row.
-  const int64_t first = input.vision_groups != nullptr ? 0 : input.length - output_rows;
-  if (first == 0 || output_rows == input.length) {
-    std::vector<float> all(static_cast<size_t>(input.length * config_.hidden_dim));
-    run_layers(input, cache, 0, all.data(), {});
-    std::copy(all.end() - output_rows * config_.hidden_dim, all.end(), sequence_output);
+  if (input.vision_groups == nullptr || output_rows == input.length) {
+    run_layers(input, cache, input.length - output_rows, sequence_output, {});
     return;
   }
-  run_layers(input, cache, first, sequence_output, {});
+  // Image blocks attend both ways, so a kept row may need its neighbours' outputs: keep every row.
+  std::vector<float> all(static_cast<size_t>(input.length * config_.hidden_dim));
+  run_layers(input, cache, 0, all.data(), {});
+  std::copy(all.end() - output_rows * config_.hidden_dim, all.end(), sequence_output);
 }
 
 void TextModel::run_layers(const ChunkInput& input, KvCache& cache, int64_t first_output_row, float* sequence_output,
@@ -342,7 +341,6 @@ void TextModel::run_layers(const ChunkInput& input, KvCache& cache, int64_t firs
   for (int64_t layer = 0; layer < config_.num_layers; ++layer) {
     if (layer == trim_layer && first_output_row > 0) {
       row0 = first_output_row;
-      active = input;
       active.length = rows - row0;
       if (active.token_ids) active.token_ids += row0;
       if (active.position_ids) active.position_ids += row0;

@@ -143,20 +143,16 @@ void run_bench(const BenchArgs& args) {
       ChunkInput input;
       input.token_ids = tokens.data();
       input.length = args.prefill;
-      {
+      // Generation wants the last row only; with every row wanted, all go through every layer.
+      auto timed_prefill = [&](int64_t wanted_rows) {
         KvCache cache(config, args.prefill, args.prefill);
         const auto start = Clock::now();
-        model.forward_chunk_tail(input, cache, 1, hidden.data());
-        model.logits(hidden.data(), 1, logits.data());
-        prefill_rates.push_back(args.prefill / seconds_since(start));
-      }
-      if (args.all_rows) {
-        KvCache cache(config, args.prefill, args.prefill);
-        const auto start = Clock::now();
-        model.forward_chunk(input, cache, hidden.data());
-        model.logits(hidden.data() + (args.prefill - 1) * width, 1, logits.data());
-        all_rows_rates.push_back(args.prefill / seconds_since(start));
-      }
+        model.forward_chunk_tail(input, cache, wanted_rows, hidden.data());
+        model.logits(hidden.data() + (wanted_rows - 1) * width, 1, logits.data());
+        return args.prefill / seconds_since(start);
+      };
+      prefill_rates.push_back(timed_prefill(1));
+      if (args.all_rows) all_rows_rates.push_back(timed_prefill(args.prefill));
     }
     if (args.decode > 0) {
       const auto tokens = random_tokens(args.prompt, vocab, 200 + r);

@@ -29,20 +29,17 @@ struct GenerateArgs {
 gemma4::CausalLM::Media load_media(const GenerateArgs& args, const gemma4::CausalLM& lm) {
   using namespace gemma4;
   CausalLM::Media media;
-  for (const auto& path : args.images) {
-    if (!lm.backbone().has_vision()) throw Error("--image: model '" + args.options.model + "' has no vision encoder");
-    media.images.push_back(image_to_patches(load_image(path), lm.backbone().image_converter_options()));
+  if (!args.images.empty() && !lm.backbone().has_vision()) {
+    throw Error("--image: model '" + args.options.model + "' has no vision encoder");
   }
+  if (!args.audio.empty() && !lm.backbone().has_audio()) {
+    throw Error("--audio: model '" + args.options.model + "' has no audio encoder");
+  }
+  for (const auto& path : args.images) media.images.push_back(lm.backbone().prepare_image(load_image(path)));
   for (const auto& path : args.audio) {
-    if (!lm.backbone().has_audio()) throw Error("--audio: model '" + args.options.model + "' has no audio encoder");
     int64_t rate = 0;
     const std::vector<float> samples = load_wav(path, &rate);
-    const AudioFeatureOptions options;
-    if (rate != options.sampling_rate) {
-      throw Error(path + ": sampled at " + std::to_string(rate) + " Hz; Gemma 4 takes " +
-                  std::to_string(options.sampling_rate) + " Hz audio (e.g. sox IN -r 16000 OUT.wav)");
-    }
-    media.audio.push_back(log_mel_features(samples.data(), static_cast<int64_t>(samples.size()), options));
+    media.audio.push_back(lm.backbone().prepare_audio(samples, rate, path));
   }
   return media;
 }

@@ -194,21 +194,15 @@ class ModelServer {
     }
     for (size_t i = 0; i < parsed.images.size(); ++i) {
       const auto& bytes = parsed.images[i];
-      const Image image = decode_image(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
-                                       "image " + std::to_string(i + 1) + " of the request");
-      media.images.push_back(image_to_patches(image, lm_->backbone().image_converter_options()));
+      media.images.push_back(lm_->backbone().prepare_image(decode_image(
+          reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "image " + std::to_string(i + 1) + " of the request")));
     }
     for (size_t i = 0; i < parsed.audio.size(); ++i) {
       const auto& bytes = parsed.audio[i];
-      int64_t rate = 0;
       const std::string what = "audio clip " + std::to_string(i + 1) + " of the request";
+      int64_t rate = 0;
       const std::vector<float> samples = decode_wav(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), what, &rate);
-      const AudioFeatureOptions options;
-      if (rate != options.sampling_rate) {
-        throw ApiError(400, what + " is sampled at " + std::to_string(rate) + " Hz; 16000 Hz is required", "messages",
-                       "invalid_value");
-      }
-      media.audio.push_back(log_mel_features(samples.data(), static_cast<int64_t>(samples.size()), options));
+      media.audio.push_back(lm_->backbone().prepare_audio(samples, rate, what));
     }
     return media;
   }
