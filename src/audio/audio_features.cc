@@ -1,4 +1,4 @@
-// Log-mel features (keras_hub_gemma4.md §8.1, checked against KerasHub's converter fixture) and a small
+// Log-mel features (keras-hub keras_hub/src/models/gemma4/gemma4_audio_converter.py, checked against KerasHub's converter fixture) and a small
 // WAV reader. The FFT is a plain radix-2 transform in double; fft_length must be a power of two.
 #include <gemma4/audio_features.h>
 #include <gemma4/error.h>

@@ -1,5 +1,5 @@
 // GGUF files as llama.cpp's converter writes them for Gemma 4: reading into a LoadedModel with canonical
-// tensor names, and writing one. Key and tensor names: /work/shared/spec/gguf_gemma4.md.
+// tensor names, and writing one. Key and tensor names: llama.cpp's src/llama-arch.cpp and conversion/gemma.py (docs/formats.md).
 #include "formats/gguf_model.h"
 
 #include <gemma4/error.h>

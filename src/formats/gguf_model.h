@@ -1,5 +1,5 @@
 // Gemma 4 checkpoints as GGUF files for llama.cpp's "gemma4" architecture (see docs in
-// /work/shared/spec/gguf_gemma4.md): reading is load_gguf_model (model_folder.h); writing is here.
+// llama.cpp's src/llama-model.cpp (LLM_ARCH_GEMMA4) and conversion/gemma.py; summary in docs/formats.md): reading is load_gguf_model (model_folder.h); writing is here.
 #pragma once
 
 #include <string>

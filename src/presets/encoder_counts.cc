@@ -1,6 +1,6 @@
 // Parameter counts of the vision and audio encoders and the assistant head, as KerasHub's
 // count_params() counts them (every variable, clip scalars included). Derived from the weight lists
-// in keras_hub_gemma4.md §11.3 / hf_gemma4.md §6.2-6.3; checked against the spec's sanity totals
+// in keras-hub gemma4_vision_encoder.py / gemma4_audio_encoder.py and transformers modeling_gemma4.py; checked against hand-worked totals
 // (E2B 5,104,298,467 ... 31B 31,273,088,876) and KerasHub's test count 24006 in tests/unit/preset_test.cc.
 #include <gemma4/preset.h>
 

@@ -1,7 +1,7 @@
 // The built-in presets: KerasHub's gemma4_presets.py metadata (names, descriptions, rounded parameter
 // counts, Kaggle handles) plus the configurations behind them, which KerasHub does not ship in code:
 // they are the Hugging Face variant table (transformers convert_gemma4_weights.py::_VARIANTS) mapped to
-// Gemma4Backbone arguments (see docs in /spec: keras_hub_gemma4.md §11.2, hf_gemma4.md §7).
+// Gemma4Backbone arguments (keras-hub keras_hub/src/models/gemma4/gemma4_presets.py; transformers models/gemma4/convert_gemma4_weights.py).
 #include <gemma4/preset.h>
 
 namespace gemma4 {
@@ -182,7 +182,7 @@ PresetInfo make(std::string name, std::string description, int64_t params, std::
 
 std::vector<PresetInfo> build_presets() {
   std::vector<PresetInfo> presets;
-  // Kaggle versions: keras_hub_gemma4.md §11.1 gives version 2 for every backbone preset (older
+  // Kaggle versions: keras-hub's gemma4_presets.py gives version 2 for every backbone preset (older
   // gemma4_presets.py revisions used 1); the resolver accepts any version found in the cache.
   for (bool instruct : {false, true}) {
     const std::string kind = instruct ? "instruction-tuned" : "pretrained";

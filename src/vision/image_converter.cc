@@ -1,5 +1,5 @@
 // Image decoding (stb_image, Debian's libstb-dev header), the aspect-preserving resize rule, antialiased
-// bicubic resampling and patch cutting. Numbers follow hf_gemma4.md §3.1 and keras_hub_gemma4.md §7.1.
+// bicubic resampling and patch cutting. Numbers follow transformers image_processing_gemma4.py and keras-hub gemma4_image_converter.py.
 #include <gemma4/error.h>
 #include <gemma4/image.h>
 

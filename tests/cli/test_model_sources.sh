@@ -7,7 +7,7 @@ set -uo pipefail
 BUILD=${1:?usage: test_model_sources.sh BUILD_DIR}
 GEMMA4="$BUILD/bin/gemma4"
 HERE=$(cd "$(dirname "$0")" && pwd)
-SHARED=${GEMMA4_SHARED_DIR:-$HERE/../../../shared}
+DATA=${GEMMA4_TEST_DATA:-$HERE/../data}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 passed=0 failed=0
@@ -38,9 +38,9 @@ echo 0123abcd > "$TMP/hub/models--someone--tiny-gemma4/refs/main"
   fail "hf:// handle ($(cat "$TMP/err"))"
 
 # KerasHub preset folder and kaggle:// handle / named preset in the KaggleHub cache (the text_all fixture).
-keras="$SHARED/data/kerashub_fixtures/text_all/keras_preset"
+keras="$DATA/kerashub_fixtures/text_all/keras_preset"
 keras_ids=$(greedy "$keras")
-hf_ids=$(greedy "$SHARED/data/kerashub_fixtures/text_all")
+hf_ids=$(greedy "$DATA/kerashub_fixtures/text_all")
 [[ -n $keras_ids && $keras_ids == "$hf_ids" ]] && pass "KerasHub preset folder = its Hugging Face twin" ||
   fail "KerasHub preset folder ($keras_ids vs $hf_ids; $(cat "$TMP/err"))"
 kaggle="$TMP/kaggle/models/keras/gemma4/keras/gemma4_instruct_2b/2"

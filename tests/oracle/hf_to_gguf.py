@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Convert a Hugging Face Gemma 4 text checkpoint into a GGUF file for llama.cpp's `gemma4` architecture.
 
-The layout follows /work/shared/spec/gguf_gemma4.md (tensor names, metadata keys, storage types). The GGUF
+The layout follows llama.cpp's conversion/gemma.py and src/llama-arch.cpp (tensor names, metadata keys, storage types). The GGUF
 writer is self-contained (numpy + struct, GGUF v3, 32-byte alignment) and streams one tensor at a time in row
 chunks, so converting a multi-GB model needs little more memory than one chunk.
 
@@ -275,7 +275,7 @@ class Gemma4Hparams:
 
     def kv_heads(self, l):
         # transformers (configuration_gemma4 @ 008e574): the global KV-head count applies to full layers only
-        # with attention_k_eq_v; gguf_gemma4.md defines nkv(l) the same way.
+        # with attention_k_eq_v; llama.cpp's gemma4 loader defines nkv(l) the same way.
         if not self.is_swa[l] and self.k_eq_v and self.ngkv is not None:
             return self.ngkv
         return self.nkv

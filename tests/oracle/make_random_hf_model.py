@@ -6,7 +6,7 @@
 Weights follow the oracle spec's advice for numerically well-conditioned tiny models: std-0.02 matrices,
 norm weights near 1, q_norm/k_norm weights scaled by head_dim**-0.25, layer_scalar and router scales near 1.
 The embedding has a larger std so that next-token distributions are not flat.
-Tensor names/shapes are those of transformers' Gemma4ForCausalLM (hf_gemma4.md section 6.1).
+Tensor names/shapes are those of transformers' Gemma4ForCausalLM (transformers models/gemma4/modeling_gemma4.py).
 """
 
 import argparse

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Plain NumPy (float64) forward pass of a Gemma 4 text model in Hugging Face layout: a third opinion when
-gemma4.cpp and llama.cpp disagree. Written from the transformers semantics in /work/shared/spec/hf_gemma4.md
+gemma4.cpp and llama.cpp disagree. Written from the transformers semantics in transformers models/gemma4/modeling_gemma4.py
 (section 2), for clarity rather than speed; fine for the tiny test models.
 
   ref_forward.py MODEL_DIR --tokens 2,17,300 --out REF.npy [--dtype f64|f32] [--no-softcap]

@@ -18,7 +18,7 @@ namespace {
 
 TEST(AudioFeatures, MatchesKerasHubConverterFixture) {
   const std::filesystem::path dir =
-      std::filesystem::path(GEMMA4_SHARED_DIR) / "data" / "kerashub_fixtures" / "audio" / "converters";
+      std::filesystem::path(GEMMA4_TEST_DATA) / "kerashub_fixtures" / "audio" / "converters";
   const NpyArray wave = read_npy((dir / "audio_waveform.npy").string());
   const NpyArray expected = read_npy((dir / "audio_mel.npy").string());
   ASSERT_EQ(expected.shape, (Shape{1, 100, 16}));

@@ -19,7 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path fixture() { return fs::path(GEMMA4_SHARED_DIR) / "data" / "kerashub_fixtures" / "audio"; }
+fs::path fixture() { return fs::path(GEMMA4_TEST_DATA) / "kerashub_fixtures" / "audio"; }
 
 struct AudioInputs {
   int64_t clips = 0, frames = 0;

@@ -1,4 +1,4 @@
-// The image converter: the resize rule against the worked examples of hf_gemma4.md §3.1 (derived by hand
+// The image converter: the resize rule against the worked examples of transformers' image_processing_gemma4.py (derived by hand
 // from the formula there), patch order and positions on an image that needs no resampling, resampling
 // identities, and clear errors for files that are not images.
 #include <gemma4/error.h>
@@ -89,7 +89,7 @@ TEST(ImageConverter, ResamplingKeepsConstantsAndStaysInRange) {
 // bicubic, an independent implementation of the same kernel.
 TEST(ImageConverter, MatchesKerasHubConverterFixture) {
   const std::filesystem::path dir =
-      std::filesystem::path(GEMMA4_SHARED_DIR) / "data" / "kerashub_fixtures" / "vision" / "converters";
+      std::filesystem::path(GEMMA4_TEST_DATA) / "kerashub_fixtures" / "vision" / "converters";
   const NpyArray input = read_npy((dir / "image_input.npy").string());
   const NpyArray pixels = read_npy((dir / "image_pixel_values.npy").string());
   const NpyArray positions = read_npy((dir / "image_pixel_position_ids.npy").string());

@@ -27,7 +27,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path fixture(const std::string& name) { return fs::path(GEMMA4_SHARED_DIR) / "data" / "kerashub_fixtures" / name; }
+fs::path fixture(const std::string& name) { return fs::path(GEMMA4_TEST_DATA) / "kerashub_fixtures" / name; }
 fs::path preset(const std::string& name) { return fixture(name) / "keras_preset"; }
 
 // A fresh folder under the system temp dir, removed when the test ends.
@@ -327,7 +327,7 @@ namespace {
 // KerasHub's Gemma4CausalLM greedy generation (8 tokens after sample 0's 24-token prompt), reproduced
 // through our KV cache: prefill, then single-token decode steps on KV-shared, K=V, MoE and PLE layers.
 TEST(KerasHubGolden, GreedyGenerationMatchesKerasHub) {
-  const fs::path folder = fs::path(GEMMA4_SHARED_DIR) / "data" / "kerashub_fixtures" / "text_all";
+  const fs::path folder = fs::path(GEMMA4_TEST_DATA) / "kerashub_fixtures" / "text_all";
   const NpyArray generated = read_npy((folder / "outputs" / "generated_token_ids.npy").string());
   const NpyArray tokens = read_npy((folder / "inputs" / "token_ids.npy").string());
   std::vector<int32_t> prompt(tokens.values.begin(), tokens.values.begin() + tokens.shape[1]);

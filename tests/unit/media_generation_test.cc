@@ -20,7 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path vision_fixture() { return fs::path(GEMMA4_SHARED_DIR) / "data" / "kerashub_fixtures" / "vision"; }
+fs::path vision_fixture() { return fs::path(GEMMA4_TEST_DATA) / "kerashub_fixtures" / "vision"; }
 
 ImagePatches test_image(const Backbone& backbone, int shade) {
   Image image;
@@ -110,7 +110,7 @@ TEST(MediaGeneration, ImageCachedGreedyDecodingEqualsFullForward) {
   EXPECT_EQ(lm.generate(prompt, media, config).tokens, expected_other);
 }
 
-fs::path audio_fixture() { return fs::path(GEMMA4_SHARED_DIR) / "data" / "kerashub_fixtures" / "audio"; }
+fs::path audio_fixture() { return fs::path(GEMMA4_TEST_DATA) / "kerashub_fixtures" / "audio"; }
 
 // The audio fixture's encoder takes 16 mel bins; its converter settings (manifest.json) make them.
 AudioFeatures test_clip(int64_t samples, double pitch) {

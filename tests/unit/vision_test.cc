@@ -23,7 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kFixtures = fs::path(GEMMA4_SHARED_DIR) / "data" / "kerashub_fixtures";
+const fs::path kFixtures = fs::path(GEMMA4_TEST_DATA) / "kerashub_fixtures";
 const fs::path kFixture = kFixtures / "vision";
 
 template <typename T>
@@ -103,7 +103,7 @@ TEST(VisionEncoder, ConfigsOfBothFormatsAgree) {
     EXPECT_FALSE(c.standardize);
     EXPECT_EQ(c.output_dim, 8);
   }
-  EXPECT_FALSE(has_vision_config((fs::path(GEMMA4_SHARED_DIR) / "data" / "kerashub_fixtures" / "text_all" /
+  EXPECT_FALSE(has_vision_config((fs::path(GEMMA4_TEST_DATA) / "kerashub_fixtures" / "text_all" /
                                   "keras_preset" / "config.json").string()));
 }
 
