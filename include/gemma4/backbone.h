@@ -4,6 +4,7 @@
 #include <gemma4/audio_features.h>
 #include <gemma4/config.h>
 #include <gemma4/image.h>
+#include <gemma4/load_options.h>
 
 #include <cstdint>
 #include <memory>
@@ -11,10 +12,6 @@
 #include <vector>
 
 namespace gemma4 {
-
-class TextModel;
-class VisionEncoder;
-class AudioEncoder;
 
 struct BackboneInputs {
   int64_t batch_size = 1;
@@ -53,19 +50,23 @@ struct ForwardOptions {
 
 class Backbone {
  public:
-  // Loads a model folder (Hugging Face config.json + safetensors, or a KerasHub preset folder), merging
-  // any LoRA adapters given (PEFT folders or KerasHub .lora.h5 files; see gemma4/lora.h).
+  // Loads any model a user can name: a Hugging Face folder, a KerasHub preset folder, a GGUF file,
+  // "builtin:tiny", a named preset or a kaggle:// / hf:// handle in the local caches (see gemma4/preset.h),
+  // with the options of gemma4/load_options.h (LoRA, dtype, quantize-on-load, overrides, threads).
+  static std::unique_ptr<Backbone> load(const std::string& model, const LoadOptions& options = {});
+  // load(folder) with LoRA adapters merged (PEFT folders or KerasHub .lora.h5 files; see gemma4/lora.h).
   static std::unique_ptr<Backbone> from_folder(const std::string& folder,
                                                const std::vector<std::string>& lora_adapters = {});
   // The architecture of `config` with seeded random weights (no file is read).
   static std::unique_ptr<Backbone> from_config(const Gemma4Config& config, uint64_t seed);
 
-  explicit Backbone(std::unique_ptr<TextModel> model);
-  Backbone(std::unique_ptr<TextModel> model, std::unique_ptr<VisionEncoder> vision, std::unique_ptr<AudioEncoder> audio);
+  // The text model and any encoders; defined inside the library (model/backbone_parts.h), which builds them.
+  struct Parts;
+  explicit Backbone(std::unique_ptr<Parts> parts);
   ~Backbone();
+  const Parts& parts() const { return *parts_; }
 
   const Gemma4Config& config() const;
-  const TextModel& text_model() const { return *model_; }
   // Parameters of the text backbone, counted as KerasHub counts them.
   int64_t parameter_count() const;
 
@@ -74,13 +75,13 @@ class Backbone {
   // Models with a vision encoder: the converter settings that fit it (its patch size and pooling; the
   // released 280-token budget), and one image's soft tokens as embedding rows [image.soft_tokens, hidden],
   // scaled exactly as forward() places them in the sequence. Throws if the model has no vision encoder.
-  bool has_vision() const { return vision_ != nullptr; }
+  bool has_vision() const;
   ImageConverterOptions image_converter_options() const;
   std::vector<float> image_embeddings(const ImagePatches& image) const;
   // Models with an audio encoder: the number of soft tokens a clip makes (ceil(valid frames / 4), at least
   // one), and those tokens as embedding rows [audio_tokens(clip), hidden]. As KerasHub's preprocessor
   // does, only the first 4 x tokens mel frames go through the encoder.
-  bool has_audio() const { return audio_ != nullptr; }
+  bool has_audio() const;
   // A decoded image / mono clip converted for this model's encoders (image_to_patches with
   // image_converter_options(); log-mel frames of 16 kHz audio, other rates refused). `what` names the
   // input in errors. Throws if the model lacks the encoder.
@@ -99,9 +100,7 @@ class Backbone {
   // scales the whole sequence by sqrt(hidden) (both factors as float32).
   void scale_soft_tokens(const float* source, int64_t rows, float* target) const;
 
-  std::unique_ptr<TextModel> model_;
-  std::unique_ptr<VisionEncoder> vision_;
-  std::unique_ptr<AudioEncoder> audio_;
+  std::unique_ptr<Parts> parts_;
 };
 
 }  // namespace gemma4

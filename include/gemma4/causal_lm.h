@@ -51,13 +51,14 @@ class KvCache;
 
 class CausalLM {
  public:
-  struct Options {
+  // How the model is loaded (LoRA adapters, dtype, quantize-on-load, threads: gemma4/load_options.h), and
+  // how it generates.
+  struct Options : LoadOptions {
     int64_t max_context = 4096;  // positions the KV cache holds
     int64_t prefill_chunk = 256; // prompt tokens run per step
-    std::vector<std::string> lora_adapters;  // merged on load (PEFT folders, KerasHub .lora.h5; gemma4/lora.h)
   };
 
-  // A model folder / GGUF file, with the tokenizer found beside it (if any).
+  // Any model Backbone::load accepts, with the tokenizer that comes with it (if any).
   static std::unique_ptr<CausalLM> load(const std::string& model_path, const Options& options);
   CausalLM(std::unique_ptr<Backbone> backbone, std::unique_ptr<Tokenizer> tokenizer, const Options& options);
   ~CausalLM();

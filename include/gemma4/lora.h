@@ -11,8 +11,6 @@
 
 namespace gemma4 {
 
-struct ModelWeights;
-
 // One adapted matrix, in the Hugging Face orientation W [out, in] of its canonical tensor.
 // delta[o, i] = scale * sum_r up[o, r] * down[g(o), r, i], with g(o) = o / (out / groups).
 //   PEFT:     groups = 1, up = lora_B [out, r], down = lora_A [r, in].
@@ -51,9 +49,5 @@ LoraAdapter read_lora_adapter(const std::string& path, const Gemma4Config& confi
 LoraAdapter read_peft_adapter(const std::string& path, const Gemma4Config& config, const LoraReadOptions& options = {});
 LoraAdapter read_keras_lora(const std::string& path, const Gemma4Config& config, const LoraReadOptions& options = {});
 
-// Merges every target into `weights` (W + delta computed in float32, then stored in W's dtype: F32,
-// BF16, F16, or re-quantized row by row for Q8_0/Q4_0; other quantized types are refused). The merged
-// matrices get their own buffers, owned by weights.source. Returns the bytes written.
-size_t apply_lora(ModelWeights& weights, const LoraAdapter& adapter);
 
 }  // namespace gemma4

@@ -11,6 +11,7 @@
 #include <gemma4/audio.h>
 #include <gemma4/backbone.h>
 #include <gemma4/config.h>
+#include <gemma4/load_options.h>
 #include <gemma4/vision.h>
 
 #include <cstdint>
@@ -60,17 +61,8 @@ int64_t count_assistant_head_parameters(const AssistantHeadConfig& head, int64_t
 // XDG_CACHE_HOME and HOME, as the kagglehub and huggingface_hub clients do.
 std::string resolve_preset_path(const std::string& preset);
 
-// Options of from_preset. `overrides` are Gemma4Backbone arguments in KerasHub names, each value
-// JSON text ("8", "true", "null", "1e-5", "[\"full_attention\", ...]"; a bare word is a string);
-// they are applied on top of the preset's config, then the result is validated. Unknown keys are an error.
-struct PresetOptions {
-  bool load_weights = true;
-  // "" (as stored / float32 compute), "float32" or "bfloat16". bfloat16: matrices stored as BF16
-  // (random weights generated as BF16, float32 checkpoint matrices converted); norms stay float32.
-  std::string dtype;
-  uint64_t seed = 0;  // random weights when load_weights is false
-  std::map<std::string, std::string> overrides;
-};
+// Options of from_preset: the options every loader takes (gemma4/load_options.h).
+using PresetOptions = LoadOptions;
 
 // The architecture of a preset without any weights: built from a built-in preset's table entry, or
 // from the config.json (or GGUF metadata) of a folder/file. Allocates nothing proportional to the model.

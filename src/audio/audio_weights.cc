@@ -4,7 +4,7 @@
 
 #include <limits>
 
-#include "formats/weight_source.h"
+#include "schema/weight_source.h"
 #include "kernels/matmul.h"
 
 namespace gemma4 {

@@ -1,4 +1,4 @@
-#include "core/npy.h"
+#include <gemma4/npy.h>
 
 #include <gemma4/error.h>
 
@@ -72,7 +72,7 @@ NpyArray read_npy(const std::string& path) {
   return array;
 }
 
-void write_npy(const std::string& path, const Shape& shape, const float* data) {
+void write_npy(const std::string& path, const std::vector<int64_t>& shape, const float* data) {
   std::string shape_text = "(";
   int64_t count = 1;
   for (size_t i = 0; i < shape.size(); ++i) {

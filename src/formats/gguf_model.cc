@@ -1,4 +1,4 @@
-// GGUF files as llama.cpp's converter writes them for Gemma 4: reading into a LoadedModel with canonical
+// GGUF files as llama.cpp's converter writes them for Gemma 4: reading into a Checkpoint with canonical
 // tensor names, and writing one. Key and tensor names: llama.cpp's src/llama-arch.cpp and conversion/gemma.py (docs/formats.md).
 #include "formats/gguf_model.h"
 
@@ -19,9 +19,9 @@
 
 #include "formats/gguf.h"
 #include "formats/gguf_writer.h"
-#include "formats/quantize.h"
+#include "kernels/quantize.h"
 #include "kernels/matmul.h"
-#include "model/tensor_names.h"
+#include "schema/tensor_names.h"
 
 namespace gemma4 {
 namespace {
@@ -215,9 +215,10 @@ bool is_gguf_file(const std::string& path) {
   return in && std::memcmp(magic, "GGUF", 4) == 0;
 }
 
-LoadedModel load_gguf_model(const std::string& path) {
+Checkpoint read_gguf_checkpoint(const std::string& path) {
   auto file = gguf::GgufFile::open(path);
-  LoadedModel loaded;
+  Checkpoint loaded;
+  loaded.path = path;
   loaded.config = config_from_gguf(*file);
   const Gemma4Config& config = loaded.config;
   auto source = std::make_shared<WeightSource>();
@@ -263,106 +264,57 @@ LoadedModel load_gguf_model(const std::string& path) {
   }
   loaded.weights = std::move(source);
   loaded.format = "gguf";
-  loaded.tokenizer_json = tokenizer_json_from_gguf(*file);
+  loaded.tokenizer.bpe = bpe_spec_from_gguf(*file);
   return loaded;
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Tokenizer: GGUF keys <-> Hugging Face tokenizer.json.
 
-namespace {
-
-// Appends `text` as a JSON string literal (UTF-8 passes through; quotes, backslashes and controls escaped).
-void append_json_string(std::string& out, std::string_view text) {
-  out += '"';
-  for (const char ch : text) {
-    const auto byte = static_cast<unsigned char>(ch);
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (byte < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", byte);
-      out += buf;
-    } else {
-      out += ch;
-    }
-  }
-  out += '"';
-}
-
-}  // namespace
-
-// Written as text directly (not through nlohmann::json): a real vocabulary has 262k tokens and 500k merges,
-// and this runs on every GGUF load.
-std::string tokenizer_json_from_gguf(const gguf::GgufFile& file) {
+// The tokenizer the GGUF's tokenizer.ggml.* keys describe, in the shape of Gemma 4's tokenizer.json: " " -> "▁",
+// split on spaces (merged with the previous piece), byte fallback, control / user-defined tokens as added tokens.
+std::shared_ptr<const text::BpeSpec> bpe_spec_from_gguf(const gguf::GgufFile& file) {
   const auto model = file.get_string_opt("tokenizer.ggml.model");
-  if (!model || *model != "gemma4") return "";
+  if (!model || *model != "gemma4") return nullptr;
   const gguf::Value* tokens = file.find("tokenizer.ggml.tokens");
   if (tokens == nullptr || !tokens->is_array() || tokens->elem_type != gguf::ValueType::kString) {
     throw Error("GGUF file '" + file.path() + "': tokenizer.ggml.tokens is missing or not a string array");
   }
   const gguf::Value* types = file.find("tokenizer.ggml.token_type");
   const gguf::Value* merges = file.find("tokenizer.ggml.merges");
-  std::string added = "[", vocab = "{", merge_list = "[";
-  std::unordered_set<std::string_view> seen;
-  std::string unk;
+  auto spec = std::make_shared<text::BpeSpec>(text::BpeSpec::gemma_defaults());
+  spec->source = file.path();
+  spec->unk_token.clear();
+  text::PreTokenizerStep split;
+  split.kind = text::PreTokenizerStep::Kind::Split;
+  split.pattern = " ";
+  split.behavior = text::PreTokenizerStep::Behavior::MergedWithPrevious;
+  spec->pre_tokenizer.push_back(split);
+  std::unordered_set<std::string_view> seen;  // a piece listed twice keeps its first id
+  spec->vocab.reserve(tokens->strings.size());
   for (size_t id = 0; id < tokens->strings.size(); ++id) {
     const std::string& piece = tokens->strings[id];
-    if (seen.insert(piece).second) {
-      if (vocab.size() > 1) vocab += ',';
-      append_json_string(vocab, piece);
-      vocab += ':' + std::to_string(id);
-    }
+    if (seen.insert(piece).second) spec->vocab.emplace_back(piece, static_cast<int32_t>(id));
     int64_t type = kNormal;
     if (types && types->is_array() && id < types->ints.size()) type = types->ints[id];
     if (type == kControl || type == kUserDefined || type == kUnknown) {
-      if (added.size() > 1) added += ',';
-      added += "{\"id\":" + std::to_string(id) + ",\"content\":";
-      append_json_string(added, piece);
-      added += ",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false,\"special\":";
-      added += type != kUserDefined ? "true}" : "false}";
+      text::AddedTokenSpec added;
+      added.id = static_cast<int32_t>(id);
+      added.content = piece;
+      added.special = type != kUserDefined;
+      spec->added_tokens.push_back(added);
     }
-    if (type == kUnknown && unk.empty()) unk = piece;
+    if (type == kUnknown && spec->unk_token.empty()) spec->unk_token = piece;
   }
   if (merges && merges->is_array()) {
+    spec->merges.reserve(merges->strings.size());
     for (const std::string& m : merges->strings) {
       const size_t at = m.find(' ', 1);  // as llama.cpp splits them
       if (at == std::string::npos) continue;
-      if (merge_list.size() > 1) merge_list += ',';
-      merge_list += '[';
-      append_json_string(merge_list, std::string_view(m).substr(0, at));
-      merge_list += ',';
-      append_json_string(merge_list, std::string_view(m).substr(at + 1));
-      merge_list += ']';
+      spec->merges.emplace_back(m.substr(0, at), m.substr(at + 1));
     }
   }
-  added += ']';
-  vocab += '}';
-  merge_list += ']';
-  const std::string space = "\xe2\x96\x81";  // U+2581
-  std::string unk_json = "null";
-  if (!unk.empty()) {
-    unk_json.clear();
-    append_json_string(unk_json, unk);
-  }
-  std::string out;
-  out.reserve(added.size() + vocab.size() + merge_list.size() + 1024);
-  out += "{\"version\":\"1.0\",\"truncation\":null,\"padding\":null,\"added_tokens\":" + added;
-  out += ",\"normalizer\":{\"type\":\"Replace\",\"pattern\":{\"String\":\" \"},\"content\":\"" + space + "\"}";
-  out += ",\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"String\":\" \"},\"behavior\":\"MergedWithPrevious\","
-         "\"invert\":false}";
-  out += ",\"post_processor\":null";
-  out += ",\"decoder\":{\"type\":\"Sequence\",\"decoders\":[{\"type\":\"Replace\",\"pattern\":{\"String\":\"" + space +
-         "\"},\"content\":\" \"},{\"type\":\"ByteFallback\"},{\"type\":\"Fuse\"}]}";
-  out += ",\"model\":{\"type\":\"BPE\",\"dropout\":null,\"unk_token\":" + unk_json +
-         ",\"continuing_subword_prefix\":null,\"end_of_word_suffix\":null,\"fuse_unk\":true,\"byte_fallback\":true,"
-         "\"ignore_merges\":false,\"vocab\":";
-  out += vocab;
-  out += ",\"merges\":";
-  out += merge_list;
-  out += "}}";
-  return out;
+  return spec;
 }
 
 namespace {
@@ -379,17 +331,10 @@ bool is_byte_token(const std::string& piece) {
          std::isxdigit(piece[4]);
 }
 
-// From a tokenizer.json text, as llama.cpp's converter (LlamaHfVocab + Gemma4Model.set_vocab) does it.
-GgufVocab vocab_from_tokenizer_json(const std::string& text, const std::string& where, int64_t vocab_size) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    throw Error(where + ": not valid JSON (" + e.what() + ")");
-  }
-  if (!j.contains("model") || j["model"].value("type", "") != "BPE" || !j["model"].contains("vocab")) {
-    throw Error(where + ": only BPE tokenizer.json files (as Gemma 4 ships them) can be written to GGUF");
-  }
+// The GGUF vocabulary of a BPE tokenizer, as llama.cpp's converter (LlamaHfVocab + Gemma4Model.set_vocab)
+// makes it from tokenizer.json: one token per embedding row, byte pieces typed BYTE, added tokens CONTROL
+// (USER_DEFINED for those llama.cpp keeps visible in text), rows the tokenizer does not name filled.
+GgufVocab vocab_from_bpe_spec(const text::BpeSpec& spec, const std::string& where, int64_t vocab_size) {
   GgufVocab v;
   std::vector<std::string> by_id(static_cast<size_t>(vocab_size));
   std::vector<int32_t> types(static_cast<size_t>(vocab_size), kUnused);
@@ -403,17 +348,12 @@ GgufVocab vocab_from_tokenizer_json(const std::string& text, const std::string& 
     types[id] = type;
     set[id] = true;
   };
-  for (const auto& [piece, id] : j["model"]["vocab"].items()) {
-    place(id.get<int64_t>(), piece, is_byte_token(piece) ? kByte : kNormal);
-  }
+  for (const auto& [piece, id] : spec.vocab) place(id, piece, is_byte_token(piece) ? kByte : kNormal);
   static const std::set<std::string> visible = {"<|channel>", "<channel|>", "<|tool_call>", "<tool_call|>",
                                                 "<|tool_response>", "<tool_response|>", "<|\"|>"};
-  for (const auto& t : j.value("added_tokens", json::array())) {
-    const std::string piece = t.value("content", "");
-    const bool special = t.value("special", false) && !visible.count(piece);
-    const int64_t id = t.value("id", int64_t{-1});
-    if (id >= vocab_size) continue;  // added tokens without an embedding row (Gemma 3's <image_soft_token>)
-    place(id, piece, special ? kControl : kUserDefined);
+  for (const auto& added : spec.added_tokens) {
+    if (added.id >= vocab_size) continue;  // added tokens without an embedding row (Gemma 3's <image_soft_token>)
+    place(added.id, added.content, added.special && !visible.count(added.content) ? kControl : kUserDefined);
   }
   for (int64_t id = 0; id < vocab_size; ++id) {
     if (!set[id]) by_id[id] = "<gemma4cpp_unused" + std::to_string(id) + ">";  // rows beyond the tokenizer
@@ -421,14 +361,46 @@ GgufVocab vocab_from_tokenizer_json(const std::string& text, const std::string& 
   v.tokens = std::move(by_id);
   v.types = std::move(types);
   v.scores.assign(v.tokens.size(), -1000.0f);
-  for (const auto& m : j["model"].value("merges", json::array())) {
-    if (m.is_string()) {
-      v.merges.push_back(m.get<std::string>());
-    } else if (m.is_array() && m.size() == 2) {
-      v.merges.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
-    }
-  }
+  v.merges.reserve(spec.merges.size());
+  for (const auto& [left, right] : spec.merges) v.merges.push_back(left + " " + right);
   return v;
+}
+
+// The vocabulary, added tokens and merges of a tokenizer.json text (only what the GGUF vocabulary needs).
+text::BpeSpec vocab_lists_from_tokenizer_json(const std::string& text, const std::string& where) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    throw Error(where + ": not valid JSON (" + e.what() + ")");
+  }
+  if (!j.is_object() || !j.contains("model") || !j["model"].is_object() || j["model"].value("type", "") != "BPE" ||
+      !j["model"].contains("vocab") || !j["model"]["vocab"].is_object()) {
+    throw Error(where + ": only BPE tokenizer.json files (as Gemma 4 ships them) can be written to GGUF");
+  }
+  text::BpeSpec spec;
+  try {
+    for (const auto& [piece, id] : j["model"]["vocab"].items()) spec.vocab.emplace_back(piece, id.get<int32_t>());
+    for (const auto& t : j.value("added_tokens", json::array())) {
+      text::AddedTokenSpec added;
+      added.content = t.value("content", "");
+      added.special = t.value("special", false);
+      added.id = t.value("id", int32_t{-1});
+      spec.added_tokens.push_back(added);
+    }
+    for (const auto& m : j["model"].value("merges", json::array())) {
+      if (m.is_string()) {
+        const std::string merge = m.get<std::string>();
+        const size_t at = merge.find(' ', 1);
+        if (at != std::string::npos) spec.merges.emplace_back(merge.substr(0, at), merge.substr(at + 1));
+      } else if (m.is_array() && m.size() == 2) {
+        spec.merges.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
+      }
+    }
+  } catch (const json::exception& e) {
+    throw Error(where + ": malformed vocabulary (" + e.what() + ")");
+  }
+  return spec;
 }
 
 // A vocabulary for checkpoints without a tokenizer: control tokens 0-3, byte tokens, a few pieces with merges,
@@ -494,7 +466,7 @@ DType gguf_storage_type(const std::string& name, const Shape& shape, DType reque
   return requested;
 }
 
-void write_gguf_model(const std::string& path, const LoadedModel& model, DType type) {
+void write_gguf_model(const std::string& path, const Checkpoint& model, DType type) {
   const Gemma4Config& c = model.config;
   auto refuse = [&](const std::string& what) {
     return Error("cannot write '" + path + "' as GGUF: " + what + " (llama.cpp's gemma4 has no such setting)");
@@ -552,11 +524,12 @@ void write_gguf_model(const std::string& path, const LoadedModel& model, DType t
 
   // Tokenizer.
   GgufVocab vocab;
-  if (!model.tokenizer.empty() && model.tokenizer.size() >= 5 &&
-      model.tokenizer.compare(model.tokenizer.size() - 5, 5, ".json") == 0) {
-    vocab = vocab_from_tokenizer_json(read_file(model.tokenizer), model.tokenizer, c.vocabulary_size);
-  } else if (!model.tokenizer_json.empty()) {
-    vocab = vocab_from_tokenizer_json(model.tokenizer_json, "the model's tokenizer", c.vocabulary_size);
+  const std::string& tokenizer_file = model.tokenizer.file;
+  if (model.tokenizer.bpe) {
+    vocab = vocab_from_bpe_spec(*model.tokenizer.bpe, model.tokenizer.bpe->source, c.vocabulary_size);
+  } else if (tokenizer_file.size() >= 5 && tokenizer_file.compare(tokenizer_file.size() - 5, 5, ".json") == 0) {
+    vocab = vocab_from_bpe_spec(vocab_lists_from_tokenizer_json(read_file(tokenizer_file), tokenizer_file),
+                                tokenizer_file, c.vocabulary_size);
   } else {
     vocab = synthesized_vocab(c.vocabulary_size);
   }

@@ -1,7 +1,8 @@
 // Gemma 4 checkpoints as GGUF files for llama.cpp's "gemma4" architecture (see docs in
-// llama.cpp's src/llama-model.cpp (LLM_ARCH_GEMMA4) and conversion/gemma.py; summary in docs/formats.md): reading is load_gguf_model (model_folder.h); writing is here.
+// llama.cpp's src/llama-model.cpp (LLM_ARCH_GEMMA4) and conversion/gemma.py; summary in docs/formats.md): reading is read_gguf_checkpoint (model_folder.h); writing is here.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "core/tensor.h"
@@ -21,10 +22,9 @@ DType gguf_storage_type(const std::string& gguf_name, const Shape& shape, DType 
 // (converted to `type` by the rule above), rope_freqs, and a tokenizer: the model's tokenizer.json if it has
 // one (file or text), else a synthesized vocabulary of vocabulary_size entries. `type`: F32, F16, BF16, Q8_0
 // or Q4_0. Tensors already stored in their target type are copied unchanged.
-void write_gguf_model(const std::string& path, const LoadedModel& model, DType type);
+void write_gguf_model(const std::string& path, const Checkpoint& model, DType type);
 
-// A Hugging Face tokenizer.json text equivalent to the GGUF's tokenizer.ggml.* keys ("" if the file has no
-// BPE ("gemma4") tokenizer).
-std::string tokenizer_json_from_gguf(const gguf::GgufFile& file);
+// The tokenizer the GGUF's tokenizer.ggml.* keys describe (null if the file has no BPE ("gemma4") tokenizer).
+std::shared_ptr<const text::BpeSpec> bpe_spec_from_gguf(const gguf::GgufFile& file);
 
 }  // namespace gemma4

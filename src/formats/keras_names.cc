@@ -7,7 +7,7 @@
 #include <map>
 #include <set>
 
-#include "model/tensor_names.h"
+#include "schema/tensor_names.h"
 
 namespace gemma4 {
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "formats/keras_h5.h"
-#include "formats/weight_source.h"
+#include "schema/weight_source.h"
 
 namespace gemma4 {
 

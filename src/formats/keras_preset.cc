@@ -51,10 +51,11 @@ bool is_keras_preset_folder(const std::string& folder) {
   return fs::exists(fs::path(folder) / "model.weights.h5") || fs::exists(fs::path(folder) / "model.weights.json");
 }
 
-LoadedModel load_keras_preset(const std::string& folder) {
+Checkpoint read_keras_preset(const std::string& folder) {
   const fs::path dir(folder);
   if (!fs::exists(dir / "config.json")) throw Error("KerasHub preset '" + folder + "' has no config.json");
-  LoadedModel loaded;
+  Checkpoint loaded;
+  loaded.path = folder;
   loaded.config = config_from_keras_json(read_json(dir / "config.json").dump(), (dir / "config.json").string());
   loaded.format = "kerashub";
 
@@ -87,7 +88,8 @@ LoadedModel load_keras_preset(const std::string& folder) {
     throw Error(store->description() + ": variables this config does not use: " + list);
   }
   loaded.weights = std::move(source);
-  loaded.tokenizer = find_tokenizer(dir);
+  read_encoder_configs(folder, loaded);
+  loaded.tokenizer.file = find_tokenizer(dir);
   return loaded;
 }
 

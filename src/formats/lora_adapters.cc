@@ -16,7 +16,7 @@
 #include "core/dtype.h"
 #include "formats/safetensors.h"
 #include "kernels/matmul.h"
-#include "model/tensor_names.h"
+#include "schema/tensor_names.h"
 
 namespace gemma4 {
 namespace {

@@ -1,17 +1,15 @@
 #include "formats/model_folder.h"
 
 #include <gemma4/error.h>
-#include <gemma4/preset.h>
+#include <gemma4/audio.h>
+#include <gemma4/vision.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "formats/safetensors.h"
-#include "model/builtin_model.h"
-#include "model/random_weights.h"
-#include "model/tensor_names.h"
-#include "model/test_tokenizer.h"
+#include "schema/tensor_names.h"
 
 namespace gemma4 {
 namespace {
@@ -26,38 +24,37 @@ void write_text(const fs::path& path, const std::string& text) {
 
 }  // namespace
 
-LoadedModel load_model(const std::string& path) {
-  if (is_builtin_model(path)) {
-    LoadedModel builtin;
-    builtin.config = builtin_tiny_config();
-    builtin.weights = make_random_weights(builtin.config, /*seed=*/1234, DType::F32, kDemoEmbeddingStd);
-    builtin.format = "builtin";
-    builtin.tokenizer_json = make_test_tokenizer_json(builtin.config.vocabulary_size);
-    return builtin;
-  }
-  // Not on disk: a preset name or a kaggle:// / hf:// handle, found in the local caches
-  // (resolve_preset_path returns an existing path, or throws saying where it looked and how to get it).
-  if (!fs::exists(path)) return load_model(resolve_preset_path(path));
+Checkpoint read_checkpoint(const std::string& path) {
+  if (!fs::exists(path)) throw Error("model path '" + path + "' does not exist");
   if (fs::is_regular_file(path)) {
-    if (is_gguf_file(path)) return load_gguf_model(path);
+    if (is_gguf_file(path)) return read_gguf_checkpoint(path);
     throw Error("model path '" + path + "' is a file but not a GGUF file; give a model folder or a .gguf file");
   }
-  if (is_keras_preset_folder(path)) return load_keras_preset(path);
-  return load_hf_folder(path);
+  if (is_keras_preset_folder(path)) return read_keras_preset(path);
+  return read_hf_folder(path);
 }
 
-LoadedModel load_hf_folder(const std::string& folder) {
-  LoadedModel loaded;
-  loaded.config = config_from_folder(folder);
-  loaded.weights = std::make_shared<WeightSource>(read_safetensors_folder(folder));
-  loaded.format = "huggingface";
+void read_encoder_configs(const std::string& folder, Checkpoint& checkpoint) {
+  const std::string config_path = (fs::path(folder) / "config.json").string();
+  if (!fs::exists(config_path)) return;
+  if (has_vision_config(config_path)) checkpoint.vision = vision_config_from_json(config_path);
+  if (has_audio_config(config_path)) checkpoint.audio = audio_config_from_json(config_path);
+}
+
+Checkpoint read_hf_folder(const std::string& folder) {
+  Checkpoint checkpoint;
+  checkpoint.path = folder;
+  checkpoint.format = "huggingface";
+  checkpoint.config = config_from_folder(folder);
+  checkpoint.weights = std::make_shared<WeightSource>(read_safetensors_folder(folder));
+  read_encoder_configs(folder, checkpoint);
   for (const char* name : {"tokenizer.json", "tokenizer.model"}) {
     if (fs::exists(fs::path(folder) / name)) {
-      loaded.tokenizer = (fs::path(folder) / name).string();
+      checkpoint.tokenizer.file = (fs::path(folder) / name).string();
       break;
     }
   }
-  return loaded;
+  return checkpoint;
 }
 
 void write_hf_folder(const std::string& folder, const Gemma4Config& config, const WeightSource& weights) {

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "formats/weight_source.h"
+#include "schema/weight_source.h"
 
 namespace gemma4 {
 

@@ -5,8 +5,8 @@
 #include <chrono>
 #include <functional>
 
-#include "model/backbone_loading.h"
 #include "generate/sampler.h"
+#include "model/backbone_parts.h"
 #include "model/kv_cache.h"
 #include "text/tokenizer_internal.h"
 #include "model/text_model.h"
@@ -30,18 +30,6 @@ size_t partial_stop_suffix(const std::string& text, const std::string& stop) {
 }
 
 }  // namespace
-
-std::unique_ptr<CausalLM> CausalLM::load(const std::string& model_path, const Options& options) {
-  LoadedModel loaded = load_model(model_path);
-  auto backbone = make_backbone(loaded, model_path, options.lora_adapters);
-  std::unique_ptr<Tokenizer> tokenizer;
-  if (!loaded.tokenizer_json.empty()) {  // built from GGUF metadata, or the built-in model's
-    tokenizer = text::parse_hf_tokenizer_json(loaded.tokenizer_json, model_path + " (tokenizer)");
-  } else if (!loaded.tokenizer.empty()) {
-    tokenizer = Tokenizer::load(loaded.tokenizer);
-  }
-  return std::make_unique<CausalLM>(std::move(backbone), std::move(tokenizer), options);
-}
 
 CausalLM::CausalLM(std::unique_ptr<Backbone> backbone, std::unique_ptr<Tokenizer> tokenizer, const Options& options)
     : backbone_(std::move(backbone)), tokenizer_(std::move(tokenizer)), options_(options) {
@@ -75,7 +63,7 @@ std::vector<float> CausalLM::feed_rows(const int32_t* tokens, size_t count, cons
     throw Error("the prompt needs " + std::to_string(needed) + " positions but the context holds " +
                 std::to_string(options_.max_context) + " (raise --context or shorten the prompt)");
   }
-  const TextModel& model = backbone_->text_model();
+  const TextModel& model = text_model_of(*backbone_);
   const int64_t width = config().hidden_dim;
   // Only the last token's hidden state is needed: earlier chunks produce none, the last one a single row.
   std::vector<float> hidden(static_cast<size_t>(width));

@@ -16,6 +16,8 @@ CpuFeatures detect() {
   f.avx512_bf16 = f.avx512 && __builtin_cpu_supports("avx512bf16");
   f.avx512_vnni = f.avx512 && __builtin_cpu_supports("avx512vnni");
 #endif
+  const char* bf16 = std::getenv("GEMMA4_BF16_ACTIVATIONS");
+  f.bf16_activations = f.avx512_bf16 && bf16 != nullptr && std::strcmp(bf16, "1") == 0;
   return f;
 }
 
@@ -32,5 +34,7 @@ CpuFeatures& active() {
 const CpuFeatures& cpu_features() { return active(); }
 
 void force_portable_kernels(bool portable) { active() = portable ? CpuFeatures{} : detect(); }
+
+void force_bf16_activations(bool enabled) { active().bf16_activations = enabled && active().avx512_bf16; }
 
 }  // namespace gemma4::kernels

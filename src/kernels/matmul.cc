@@ -43,7 +43,7 @@ void matmul(const float* x, int64_t n, const TensorView& w, float* y, ThreadPool
   if (n <= 0 || out_features <= 0) return;
   const CpuFeatures& cpu = cpu_features();
   const bool int8_blocks = w.dtype == DType::Q8_0 || w.dtype == DType::Q4_0;
-  if (w.dtype == DType::BF16 && cpu.avx512_bf16) {
+  if (w.dtype == DType::BF16 && cpu.bf16_activations) {
     simd::matmul_bf16_avx512(x, n, w, y, *pool);
     return;
   }
@@ -52,7 +52,7 @@ void matmul(const float* x, int64_t n, const TensorView& w, float* y, ThreadPool
     return;
   }
   const bool quantized = int8_blocks || w.dtype == DType::Q4_K || w.dtype == DType::Q6_K;
-  if (quantized && n >= kPromptRows && cpu.avx512_bf16) {
+  if (quantized && n >= kPromptRows && cpu.bf16_activations) {
     simd::matmul_decoded_bf16_avx512(x, n, w, y, *pool);
     return;
   }

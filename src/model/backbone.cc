@@ -1,6 +1,5 @@
 #include <gemma4/backbone.h>
 #include <gemma4/error.h>
-#include <gemma4/lora.h>
 
 #include <gemma4/audio.h>
 #include <gemma4/vision.h>
@@ -9,53 +8,26 @@
 #include <cmath>
 #include <filesystem>
 
-#include "model/backbone_loading.h"
-#include "model/random_weights.h"
-#include "model/tensor_names.h"
+#include "schema/tensor_names.h"
+#include "model/backbone_parts.h"
 #include "model/text_model.h"
 
 namespace gemma4 {
 
-Backbone::Backbone(std::unique_ptr<TextModel> model) : model_(std::move(model)) {}
-
-Backbone::Backbone(std::unique_ptr<TextModel> model, std::unique_ptr<VisionEncoder> vision,
-                   std::unique_ptr<AudioEncoder> audio)
-    : model_(std::move(model)), vision_(std::move(vision)), audio_(std::move(audio)) {}
+Backbone::Backbone(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {
+  if (parts_ == nullptr || parts_->text == nullptr) throw Error("a Backbone needs a text model");
+}
 Backbone::~Backbone() = default;
 
-std::unique_ptr<Backbone> make_backbone(const LoadedModel& loaded, const std::string& path,
-                                        const std::vector<std::string>& lora_adapters) {
-  ModelWeights weights = bind_weights(loaded.config, loaded.weights);
-  for (const std::string& adapter : lora_adapters) apply_lora(weights, read_lora_adapter(adapter, loaded.config));
-  // The encoders read their tensors from the same source, which the text model's weights keep alive.
-  std::unique_ptr<VisionEncoder> vision;
-  std::unique_ptr<AudioEncoder> audio;
-  const std::string config_path = (std::filesystem::path(path) / "config.json").string();
-  if (std::filesystem::is_directory(path) && std::filesystem::exists(config_path)) {
-    if (has_vision_config(config_path)) vision = VisionEncoder::from_weights(*loaded.weights, vision_config_from_json(config_path));
-    if (has_audio_config(config_path)) audio = AudioEncoder::from_weights(*loaded.weights, audio_config_from_json(config_path));
-  }
-  return std::make_unique<Backbone>(std::make_unique<TextModel>(loaded.config, std::move(weights)), std::move(vision),
-                                    std::move(audio));
-}
+bool Backbone::has_vision() const { return parts_->vision != nullptr; }
+bool Backbone::has_audio() const { return parts_->audio != nullptr; }
 
-std::unique_ptr<Backbone> Backbone::from_folder(const std::string& folder, const std::vector<std::string>& lora_adapters) {
-  return make_backbone(load_model(folder), folder, lora_adapters);
-}
+const Gemma4Config& Backbone::config() const { return parts_->text->config(); }
 
-std::unique_ptr<Backbone> Backbone::from_config(const Gemma4Config& config, uint64_t seed) {
-  config.validate();
-  auto source = make_random_weights(config, seed, DType::F32);
-  ModelWeights weights = bind_weights(config, source);
-  return std::make_unique<Backbone>(std::make_unique<TextModel>(config, std::move(weights)));
-}
-
-const Gemma4Config& Backbone::config() const { return model_->config(); }
-
-int64_t Backbone::parameter_count() const { return count_text_parameters(model_->config()); }
+int64_t Backbone::parameter_count() const { return count_text_parameters(parts_->text->config()); }
 
 BackboneOutputs Backbone::forward(const BackboneInputs& inputs, const ForwardOptions& options) const {
-  const Gemma4Config& config = model_->config();
+  const Gemma4Config& config = parts_->text->config();
   const int64_t batch = inputs.batch_size;
   const int64_t length = inputs.sequence_length;
   const int64_t width = config.hidden_dim;
@@ -84,16 +56,16 @@ BackboneOutputs Backbone::forward(const BackboneInputs& inputs, const ForwardOpt
   std::vector<float> image_tokens, audio_tokens;
   int64_t image_tokens_each = 0, audio_tokens_each = 0;
   if (!inputs.pixel_values.empty()) {
-    if (!vision_) throw Error("the input has images but this model has no vision encoder");
+    if (!parts_->vision) throw Error("the input has images but this model has no vision encoder");
     const int64_t images = batch * inputs.images_per_sample;
-    image_tokens = vision_->encode(inputs.pixel_values.data(), inputs.pixel_position_ids.data(), images,
+    image_tokens = parts_->vision->encode(inputs.pixel_values.data(), inputs.pixel_position_ids.data(), images,
                                    inputs.patches_per_image);
-    image_tokens_each = vision_->tokens_per_image(inputs.patches_per_image);
+    image_tokens_each = parts_->vision->tokens_per_image(inputs.patches_per_image);
   }
   if (!inputs.audio_mel.empty()) {
-    if (!audio_) throw Error("the input has audio but this model has no audio encoder");
+    if (!parts_->audio) throw Error("the input has audio but this model has no audio encoder");
     std::vector<uint8_t> mel_mask(inputs.audio_mel_mask.begin(), inputs.audio_mel_mask.end());
-    AudioTokens encoded = audio_->encode(inputs.audio_mel.data(), mel_mask.data(), batch * inputs.clips_per_sample,
+    AudioTokens encoded = parts_->audio->encode(inputs.audio_mel.data(), mel_mask.data(), batch * inputs.clips_per_sample,
                                          inputs.mel_frames);
     audio_tokens = std::move(encoded.values);
     audio_tokens_each = encoded.tokens;
@@ -135,13 +107,13 @@ BackboneOutputs Backbone::forward(const BackboneInputs& inputs, const ForwardOpt
       float* target = outputs.hidden_states.data() + (static_cast<size_t>(layer + 1) * cells + offset) * width;
       std::copy_n(hidden, length * width, target);
     };
-    model_->forward_chunk(chunk, cache, sequence_output,
+    parts_->text->forward_chunk(chunk, cache, sequence_output,
                           options.keep_hidden_states ? std::function<void(int64_t, const float*)>(keep) : nullptr);
     if (options.compute_logits) {
-      model_->logits(sequence_output, length, outputs.logits.data() + offset * config.vocabulary_size);
+      parts_->text->logits(sequence_output, length, outputs.logits.data() + offset * config.vocabulary_size);
     }
     if (config.is_embedding_model) {
-      auto pooled = model_->pool(sequence_output, valid.data(), length);
+      auto pooled = parts_->text->pool(sequence_output, valid.data(), length);
       std::copy(pooled.begin(), pooled.end(), outputs.pooled_output.begin() + b * *config.embedding_dim);
     }
   }
@@ -152,7 +124,7 @@ void Backbone::place_soft_tokens(const BackboneInputs& inputs, const std::vector
                                  int64_t image_tokens_each, const std::vector<float>& audio_tokens,
                                  int64_t audio_tokens_each, int64_t b, std::vector<float>& rows,
                                  std::vector<uint8_t>& mask) const {
-  const int64_t width = model_->config().hidden_dim;
+  const int64_t width = parts_->text->config().hidden_dim;
   const int64_t length = inputs.sequence_length;
   auto place = [&](const std::vector<float>& tokens, int64_t tokens_each, int64_t items_per_sample,
                    const std::vector<int32_t>& indices, const char* what) {
@@ -185,36 +157,36 @@ void Backbone::place_soft_tokens(const BackboneInputs& inputs, const std::vector
 }
 
 void Backbone::scale_soft_tokens(const float* source, int64_t rows, float* target) const {
-  const int64_t width = model_->config().hidden_dim;
+  const int64_t width = parts_->text->config().hidden_dim;
   const float pre_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(width)));
-  const float post_scale = model_->embedding_scale();
+  const float post_scale = parts_->text->embedding_scale();
   for (int64_t i = 0; i < rows * width; ++i) target[i] = (source[i] * pre_scale) * post_scale;
 }
 
 ImageConverterOptions Backbone::image_converter_options() const {
-  if (!vision_) throw Error("this model has no vision encoder: it cannot take images");
+  if (!parts_->vision) throw Error("this model has no vision encoder: it cannot take images");
   ImageConverterOptions options;
-  options.patch_size = vision_->config().patch_size;
-  options.pooling_kernel_size = vision_->config().pool_size;
+  options.patch_size = parts_->vision->config().patch_size;
+  options.pooling_kernel_size = parts_->vision->config().pool_size;
   return options;
 }
 
 std::vector<float> Backbone::image_embeddings(const ImagePatches& image) const {
-  if (!vision_) throw Error("this model has no vision encoder: it cannot take images");
-  const VisionConfig& vision = vision_->config();
+  if (!parts_->vision) throw Error("this model has no vision encoder: it cannot take images");
+  const VisionConfig& vision = parts_->vision->config();
   const int64_t patch_width = 3 * vision.patch_size * vision.patch_size;
   if (image.max_patches <= 0 || image.pixel_values.size() != static_cast<size_t>(image.max_patches * patch_width) ||
       image.positions.size() != static_cast<size_t>(image.max_patches * 2)) {
     throw Error("image patches do not fit this model's vision encoder (patches of " + std::to_string(patch_width) +
                 " values expected; convert the image with image_converter_options())");
   }
-  const int64_t tokens_each = vision_->tokens_per_image(image.max_patches);
+  const int64_t tokens_each = parts_->vision->tokens_per_image(image.max_patches);
   if (image.soft_tokens <= 0 || image.soft_tokens > tokens_each) {
     throw Error("image has " + std::to_string(image.soft_tokens) + " soft tokens; its " +
                 std::to_string(image.max_patches) + " patches make at most " + std::to_string(tokens_each));
   }
-  const std::vector<float> encoded = vision_->encode(image.pixel_values.data(), image.positions.data(), 1, image.max_patches);
-  std::vector<float> rows(static_cast<size_t>(image.soft_tokens * model_->config().hidden_dim));
+  const std::vector<float> encoded = parts_->vision->encode(image.pixel_values.data(), image.positions.data(), 1, image.max_patches);
+  std::vector<float> rows(static_cast<size_t>(image.soft_tokens * parts_->text->config().hidden_dim));
   scale_soft_tokens(encoded.data(), image.soft_tokens, rows.data());
   return rows;
 }
@@ -225,7 +197,7 @@ ImagePatches Backbone::prepare_image(const Image& image) const {
 
 AudioFeatures Backbone::prepare_audio(const std::vector<float>& samples, int64_t sample_rate,
                                       const std::string& what) const {
-  if (!audio_) throw Error("this model has no audio encoder: it cannot take audio");
+  if (!parts_->audio) throw Error("this model has no audio encoder: it cannot take audio");
   const AudioFeatureOptions options;
   if (sample_rate != options.sampling_rate) {
     throw Error(what + " is sampled at " + std::to_string(sample_rate) + " Hz; Gemma 4 takes " +
@@ -239,11 +211,11 @@ int64_t Backbone::audio_tokens(const AudioFeatures& clip) {
 }
 
 std::vector<float> Backbone::audio_embeddings(const AudioFeatures& clip) const {
-  if (!audio_) throw Error("this model has no audio encoder: it cannot take audio");
-  if (clip.mels != audio_->config().input_feat_size || clip.mel.size() != static_cast<size_t>(clip.frames * clip.mels) ||
+  if (!parts_->audio) throw Error("this model has no audio encoder: it cannot take audio");
+  if (clip.mels != parts_->audio->config().input_feat_size || clip.mel.size() != static_cast<size_t>(clip.frames * clip.mels) ||
       clip.mask.size() != static_cast<size_t>(clip.frames)) {
     throw Error("audio features of " + std::to_string(clip.mels) + " mel bins do not fit this model's audio encoder (" +
-                std::to_string(audio_->config().input_feat_size) + " expected)");
+                std::to_string(parts_->audio->config().input_feat_size) + " expected)");
   }
   const int64_t tokens = audio_tokens(clip);
   const int64_t frames = 4 * tokens;  // may run past the clip's frames by up to 3: those are padding
@@ -252,12 +224,12 @@ std::vector<float> Backbone::audio_embeddings(const AudioFeatures& clip) const {
   const int64_t copied = std::min(frames, clip.frames);
   std::copy_n(clip.mel.begin(), copied * clip.mels, mel.begin());
   std::copy_n(clip.mask.begin(), copied, mask.begin());
-  const AudioTokens encoded = audio_->encode(mel.data(), mask.data(), 1, frames);
+  const AudioTokens encoded = parts_->audio->encode(mel.data(), mask.data(), 1, frames);
   if (encoded.tokens < tokens) {
     throw Error("the audio encoder made " + std::to_string(encoded.tokens) + " tokens of " + std::to_string(frames) +
                 " frames; " + std::to_string(tokens) + " expected");
   }
-  std::vector<float> rows(static_cast<size_t>(tokens * model_->config().hidden_dim));
+  std::vector<float> rows(static_cast<size_t>(tokens * parts_->text->config().hidden_dim));
   scale_soft_tokens(encoded.values.data(), tokens, rows.data());
   return rows;
 }

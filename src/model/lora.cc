@@ -5,9 +5,10 @@
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "formats/quantize.h"
+#include "kernels/quantize.h"
 #include "kernels/matmul.h"
-#include "model/tensor_names.h"
+#include "schema/tensor_names.h"
+#include "model/lora_merge.h"
 #include "model/weights.h"
 
 namespace gemma4 {
@@ -17,12 +18,12 @@ namespace {
 TensorView* find_view(ModelWeights& weights, const std::string& name) {
   for (const TensorSpec& spec : text_tensor_specs()) {
     if (!spec.per_layer) {
-      if (spec.name == name) return &(weights.*(spec.model_field));
+      if (spec.name == name) return weight_slot(weights, spec, 0);
       continue;
     }
     for (size_t layer = 0; layer < weights.layers.size(); ++layer) {
       if (expand_tensor_name(spec.name, static_cast<int64_t>(layer)) == name) {
-        return &(weights.layers[layer].*(spec.layer_field));
+        return weight_slot(weights, spec, static_cast<int64_t>(layer));
       }
     }
   }

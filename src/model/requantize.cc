@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "formats/quantize.h"
+#include "kernels/quantize.h"
 #include "kernels/matmul.h"
 
 namespace gemma4 {

@@ -2,8 +2,11 @@
 
 #include <gemma4/error.h>
 
+#include <map>
+#include <string>
+
 #include "kernels/matmul.h"
-#include "model/tensor_names.h"
+#include "schema/tensor_names.h"
 
 namespace gemma4 {
 namespace {
@@ -48,6 +51,51 @@ TensorView find_checked(const WeightSource& source, const std::string& name, con
 
 }  // namespace
 
+// Where each tensor of the schema table lives in the model structs (layer_scalar is a float, bound apart).
+TensorView* weight_slot(ModelWeights& weights, const TensorSpec& spec, int64_t layer) {
+  static const std::map<std::string, TensorView ModelWeights::*> model_slots = {
+      {"embed_tokens.weight", &ModelWeights::embed_tokens},
+      {"embed_tokens_per_layer.weight", &ModelWeights::embed_per_layer},
+      {"per_layer_model_projection.weight", &ModelWeights::per_layer_model_projection},
+      {"per_layer_projection_norm.weight", &ModelWeights::per_layer_projection_norm},
+      {"norm.weight", &ModelWeights::final_norm},
+      {"pooling_head.dense_1.linear.weight", &ModelWeights::pooling_dense_1},
+      {"pooling_head.dense_2.linear.weight", &ModelWeights::pooling_dense_2},
+  };
+  static const std::map<std::string, TensorView LayerWeights::*> layer_slots = {
+      {"layers.{l}.input_layernorm.weight", &LayerWeights::input_norm},
+      {"layers.{l}.self_attn.q_proj.weight", &LayerWeights::q_proj},
+      {"layers.{l}.self_attn.q_norm.weight", &LayerWeights::q_norm},
+      {"layers.{l}.self_attn.k_proj.weight", &LayerWeights::k_proj},
+      {"layers.{l}.self_attn.k_norm.weight", &LayerWeights::k_norm},
+      {"layers.{l}.self_attn.v_proj.weight", &LayerWeights::v_proj},
+      {"layers.{l}.self_attn.o_proj.weight", &LayerWeights::o_proj},
+      {"layers.{l}.post_attention_layernorm.weight", &LayerWeights::post_attention_norm},
+      {"layers.{l}.pre_feedforward_layernorm.weight", &LayerWeights::pre_ffn_norm},
+      {"layers.{l}.mlp.gate_proj.weight", &LayerWeights::gate_proj},
+      {"layers.{l}.mlp.up_proj.weight", &LayerWeights::up_proj},
+      {"layers.{l}.mlp.down_proj.weight", &LayerWeights::down_proj},
+      {"layers.{l}.post_feedforward_layernorm.weight", &LayerWeights::post_ffn_norm},
+      {"layers.{l}.per_layer_input_gate.weight", &LayerWeights::ple_gate},
+      {"layers.{l}.per_layer_projection.weight", &LayerWeights::ple_projection},
+      {"layers.{l}.post_per_layer_input_norm.weight", &LayerWeights::ple_post_norm},
+      {"layers.{l}.router.proj.weight", &LayerWeights::router_proj},
+      {"layers.{l}.router.scale", &LayerWeights::router_scale},
+      {"layers.{l}.router.per_expert_scale", &LayerWeights::router_per_expert_scale},
+      {"layers.{l}.experts.gate_up_proj", &LayerWeights::experts_gate_up},
+      {"layers.{l}.experts.down_proj", &LayerWeights::experts_down},
+      {"layers.{l}.pre_feedforward_layernorm_2.weight", &LayerWeights::pre_ffn_norm_2},
+      {"layers.{l}.post_feedforward_layernorm_1.weight", &LayerWeights::post_ffn_norm_1},
+      {"layers.{l}.post_feedforward_layernorm_2.weight", &LayerWeights::post_ffn_norm_2},
+  };
+  if (!spec.per_layer) {
+    const auto found = model_slots.find(spec.name);
+    return found == model_slots.end() ? nullptr : &(weights.*(found->second));
+  }
+  const auto found = layer_slots.find(spec.name);
+  return found == layer_slots.end() ? nullptr : &(weights.layers.at(static_cast<size_t>(layer)).*(found->second));
+}
+
 ModelWeights bind_weights(const Gemma4Config& config, std::shared_ptr<WeightSource> source) {
   ModelWeights weights;
   weights.layers.resize(static_cast<size_t>(config.num_layers));
@@ -60,10 +108,10 @@ ModelWeights bind_weights(const Gemma4Config& config, std::shared_ptr<WeightSour
       if (spec.role != TensorRole::kMatrix) view = to_f32(view, *source);
       if (spec.role == TensorRole::kScalar) {
         weights.layers[layer].layer_scalar = view.f32()[0];
-      } else if (spec.per_layer) {
-        weights.layers[layer].*(spec.layer_field) = view;
       } else {
-        weights.*(spec.model_field) = view;
+        TensorView* slot = weight_slot(weights, spec, layer);
+        if (slot == nullptr) throw Error("internal: tensor '" + spec.name + "' of the schema has no place in the model");
+        *slot = view;
       }
     }
   }

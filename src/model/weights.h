@@ -7,7 +7,8 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "formats/weight_source.h"
+#include "schema/tensor_names.h"
+#include "schema/weight_source.h"
 
 namespace gemma4 {
 
@@ -39,5 +40,9 @@ struct ModelWeights {
 // Binds every tensor the config needs; throws naming the missing or mis-shaped tensor and the source.
 // Small vectors (norms, scales) are converted to float32; matrices are used as stored.
 ModelWeights bind_weights(const Gemma4Config& config, std::shared_ptr<WeightSource> source);
+
+// The view in `weights` that schema tensor `spec` (at `layer`, for per-layer ones) binds to; null for
+// layer_scalar, which is a float.
+TensorView* weight_slot(ModelWeights& weights, const TensorSpec& spec, int64_t layer);
 
 }  // namespace gemma4

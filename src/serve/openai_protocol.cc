@@ -1,4 +1,4 @@
-#include "serve/openai_protocol.h"
+#include <gemma4/openai.h>
 
 #include <nlohmann/json.hpp>
 

@@ -928,17 +928,6 @@ class BpeTokenizer final : public Tokenizer {
 
 }  // namespace
 
-BpeSpec BpeSpec::gemma_defaults() {
-  BpeSpec spec;
-  spec.unk_token = "<unk>";
-  spec.byte_fallback = true;
-  spec.fuse_unk = true;
-  spec.normalizer.push_back(NormalizerStep{NormalizerStep::Kind::Replace, " ", std::string(kMetaspace)});
-  spec.decoder.replacements.emplace_back(std::string(kMetaspace), " ");
-  spec.decoder.byte_fallback = true;
-  return spec;
-}
-
 std::unique_ptr<Tokenizer> make_bpe_tokenizer(BpeSpec spec) { return std::make_unique<BpeTokenizer>(std::move(spec)); }
 
 std::unique_ptr<Tokenizer> load_hf_tokenizer_json(const std::string& path) {

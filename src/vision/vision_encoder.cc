@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "core/thread_pool.h"
-#include "formats/weight_source.h"
+#include "schema/weight_source.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "vision/vision_attention.h"

@@ -2,7 +2,7 @@
 
 #include <gemma4/error.h>
 
-#include "formats/weight_source.h"
+#include "schema/weight_source.h"
 #include "kernels/matmul.h"
 
 namespace gemma4 {

@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/npy.h"
+#include <gemma4/npy.h>
 
 namespace gemma4 {
 namespace {
@@ -21,7 +21,7 @@ TEST(AudioFeatures, MatchesKerasHubConverterFixture) {
       std::filesystem::path(GEMMA4_TEST_DATA) / "kerashub_fixtures" / "audio" / "converters";
   const NpyArray wave = read_npy((dir / "audio_waveform.npy").string());
   const NpyArray expected = read_npy((dir / "audio_mel.npy").string());
-  ASSERT_EQ(expected.shape, (Shape{1, 100, 16}));
+  ASSERT_EQ(expected.shape, (std::vector<int64_t>{1, 100, 16}));
   AudioFeatureOptions options;  // the fixture converter's settings (manifest.json converter_configs)
   options.sampling_rate = 800;
   options.num_mels = 16;

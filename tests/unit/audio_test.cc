@@ -10,9 +10,10 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "core/npy.h"
+#include <gemma4/npy.h>
 #include "formats/model_folder.h"
-#include "formats/weight_source.h"
+#include "loading/open_checkpoint.h"
+#include "schema/weight_source.h"
 
 namespace gemma4 {
 namespace {
@@ -57,7 +58,7 @@ void expect_close_per_clip(const std::vector<float>& actual, const NpyArray& exp
 }
 
 void check_against_fixture(const std::string& model_path, const std::string& config_path) {
-  const LoadedModel model = load_model(model_path);
+  const Checkpoint model = open_checkpoint(model_path);
   const AudioConfig config = audio_config_from_json(config_path);
   const auto encoder = AudioEncoder::from_weights(*model.weights, config);
   const AudioInputs in = fixture_inputs();
@@ -98,8 +99,8 @@ std::vector<float> synthetic_mel(int64_t frames, int64_t mels, uint32_t seed) {
   return mel;
 }
 
-std::unique_ptr<AudioEncoder> fixture_encoder(LoadedModel& model) {
-  model = load_model(fixture().string());
+std::unique_ptr<AudioEncoder> fixture_encoder(Checkpoint& model) {
+  model = open_checkpoint(fixture().string());
   return AudioEncoder::from_weights(*model.weights, audio_config_from_json((fixture() / "config.json").string()));
 }
 
@@ -107,7 +108,7 @@ std::unique_ptr<AudioEncoder> fixture_encoder(LoadedModel& model) {
 // the two 3x3 stride-2 convolutions reach 3 mel frames ahead of 4 t, so token t depends only on mel
 // frames < 4 t + 4. Over 40 frames the attention runs over 3 chunks.
 TEST(AudioEncoder, TokensDependOnlyOnPastFrames) {
-  LoadedModel model;
+  Checkpoint model;
   const auto encoder = fixture_encoder(model);
   const int64_t frames = 40, mels = encoder->config().input_feat_size, changed_token = 6;
   const std::vector<float> mel = synthetic_mel(frames, mels, 7);
@@ -132,7 +133,7 @@ TEST(AudioEncoder, TokensDependOnlyOnPastFrames) {
 // Padded frames are zeroed before each convolution and masked as attention keys, so the valid tokens
 // of a padded clip equal those of the clip cut to its valid frames, whatever the padding holds.
 TEST(AudioEncoder, PaddingDoesNotLeakIntoValidTokens) {
-  LoadedModel model;
+  Checkpoint model;
   const auto encoder = fixture_encoder(model);
   const int64_t frames = 48, valid = 29, mels = encoder->config().input_feat_size;
   const std::vector<float> mel = synthetic_mel(frames, mels, 11);
@@ -169,7 +170,7 @@ TEST(AudioEncoder, BothConfigDialectsAgree) {
 }
 
 TEST(AudioEncoder, MissingOrMisshapedTensorsAreNamed) {
-  const LoadedModel model = load_model(fixture().string());
+  const Checkpoint model = open_checkpoint(fixture().string());
   AudioConfig config = audio_config_from_json((fixture() / "config.json").string());
   config.hidden_size = 32;  // weights are 16 wide
   try {

@@ -3,7 +3,7 @@
 #include <gemma4/error.h>
 #include <gtest/gtest.h>
 
-#include "model/tensor_names.h"
+#include "schema/tensor_names.h"
 
 namespace gemma4 {
 namespace {

@@ -8,10 +8,11 @@
 #include <map>
 #include <set>
 
+#include "model/backbone_parts.h"
 #include "generate/sampler.h"
-#include "model/builtin_model.h"
+#include "loading/builtin_model.h"
 #include "model/kv_cache.h"
-#include "model/test_tokenizer.h"
+#include "loading/test_tokenizer.h"
 #include "model/text_model.h"
 
 namespace gemma4 {
@@ -70,7 +71,7 @@ TEST(KvCache, TailPrefillEqualsAllRowsPrefill) {
   const Gemma4Config config = cache_test_config();
   ASSERT_GT(config.num_kv_shared_layers, 0);
   auto backbone = Backbone::from_config(config, 7);
-  const TextModel& model = backbone->text_model();
+  const TextModel& model = text_model_of(*backbone);
   const auto ids = test_tokens(12);
   const int64_t width = config.hidden_dim;
   ChunkInput input;

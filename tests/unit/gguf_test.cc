@@ -19,9 +19,10 @@
 #include "formats/gguf_model.h"
 #include "formats/gguf_writer.h"
 #include "formats/model_folder.h"
-#include "formats/quantize.h"
+#include "loading/open_checkpoint.h"
+#include "kernels/quantize.h"
 #include "kernels/matmul.h"
-#include "model/random_weights.h"
+#include "loading/random_weights.h"
 #include "model/text_model.h"
 #include "model/weights.h"
 
@@ -291,13 +292,13 @@ LogprobDiff compare_logprobs(const std::vector<float>& a, const std::vector<floa
 
 std::string converted(DType type, const char* name) {
   const fs::path path = temp_dir() / name;
-  if (!fs::exists(path)) write_gguf_model(path.string(), load_model(hf_model().string()), type);
+  if (!fs::exists(path)) write_gguf_model(path.string(), open_checkpoint(hf_model().string()), type);
   return path.string();
 }
 
 TEST(GgufModel, F32GgufGivesIdenticalLogitsAndConfig) {
   const std::string gguf_path = converted(DType::F32, "f32.gguf");
-  const LoadedModel from_gguf = load_model(gguf_path);
+  const Checkpoint from_gguf = open_checkpoint(gguf_path);
   EXPECT_EQ(from_gguf.format, "gguf");
   const Gemma4Config& a = from_gguf.config;
   const Gemma4Config b = all_features_config();
@@ -323,7 +324,8 @@ TEST(GgufModel, F32GgufGivesIdenticalLogitsAndConfig) {
     EXPECT_EQ(a.rope_pairs(l), b.rope_pairs(l)) << l;
     EXPECT_EQ(a.ffn_width(l), b.ffn_width(l)) << l;
   }
-  EXPECT_FALSE(from_gguf.tokenizer_json.empty());
+  ASSERT_NE(from_gguf.tokenizer.bpe, nullptr);
+  EXPECT_FALSE(from_gguf.tokenizer.bpe->vocab.empty());
 
   const std::vector<float>& ours = reference_logits();
   const std::vector<float> theirs = logits_of(gguf_path);
@@ -366,7 +368,7 @@ TEST(GgufModel, Bf16AndF16GgufsMatchSafetensorsOfTheSameTypeExactly) {
     const fs::path dir = temp_dir() / (std::string("hf_") + dtype_name(type));
     write_hf_folder(dir.string(), config, *make_random_weights(config, 11, type));
     const fs::path gguf_path = temp_dir() / (std::string("same_") + dtype_name(type) + ".gguf");
-    write_gguf_model(gguf_path.string(), load_model(dir.string()), type);
+    write_gguf_model(gguf_path.string(), open_checkpoint(dir.string()), type);
     EXPECT_EQ(gguf::GgufFile::open(gguf_path.string())->find_tensor("blk.0.attn_q.weight")->dtype, type);
     const std::vector<float> a = logits_of(dir.string()), b = logits_of(gguf_path.string());
     size_t differing = 0;
@@ -390,7 +392,7 @@ TEST(GgufModel, StorageTypesFollowTheConverterRule) {
 }
 
 TEST(GgufModel, RoundTripsToHuggingFaceFolder) {
-  const LoadedModel from_gguf = load_model(converted(DType::F32, "f32.gguf"));
+  const Checkpoint from_gguf = open_checkpoint(converted(DType::F32, "f32.gguf"));
   const fs::path dir = temp_dir() / "hf_again";
   write_hf_folder(dir.string(), from_gguf.config, *from_gguf.weights);
   EXPECT_EQ(logits_of(dir.string()), reference_logits());
@@ -420,7 +422,7 @@ InfoPosition find_info(const std::vector<uint8_t>& bytes, const std::string& nam
 
 void expect_error(const fs::path& path, const std::vector<std::string>& fragments) {
   try {
-    load_model(path.string());
+    open_checkpoint(path.string());
     ADD_FAILURE() << path << " loaded without error";
   } catch (const Error& e) {
     const std::string message = e.what();

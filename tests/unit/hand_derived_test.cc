@@ -8,7 +8,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "formats/weight_source.h"
+#include "loading/build_backbone.h"
+#include "schema/weight_source.h"
 #include "model/text_model.h"
 #include "model/weights.h"
 
@@ -94,7 +95,11 @@ std::vector<float> engine_logits(double soft_cap, double rope_factor, double wav
   for (const char* name : {"gate_proj", "up_proj", "down_proj"}) add(std::string("layers.0.mlp.") + name + ".weight", {2, 2}, zero);
   add("layers.0.layer_scalar", {1}, {1});
 
-  Backbone backbone(std::make_unique<TextModel>(config, bind_weights(config, source)));
+  Checkpoint checkpoint;
+  checkpoint.config = config;
+  checkpoint.weights = source;
+  const std::unique_ptr<Backbone> built = build_backbone(std::move(checkpoint), LoadOptions{});
+  const Backbone& backbone = *built;
   BackboneInputs inputs;
   inputs.token_ids = {1, 2};
   inputs.sequence_length = 2;

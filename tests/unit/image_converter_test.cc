@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/npy.h"
+#include <gemma4/npy.h>
 
 namespace gemma4 {
 namespace {
@@ -93,7 +93,7 @@ TEST(ImageConverter, MatchesKerasHubConverterFixture) {
   const NpyArray input = read_npy((dir / "image_input.npy").string());
   const NpyArray pixels = read_npy((dir / "image_pixel_values.npy").string());
   const NpyArray positions = read_npy((dir / "image_pixel_position_ids.npy").string());
-  ASSERT_EQ(input.shape, (Shape{1, 30, 20, 3}));
+  ASSERT_EQ(input.shape, (std::vector<int64_t>{1, 30, 20, 3}));
   Image image;
   image.height = 30;
   image.width = 20;

@@ -16,10 +16,11 @@
 #include <set>
 #include <unistd.h>
 
-#include "core/npy.h"
+#include <gemma4/npy.h>
 #include "formats/keras_h5.h"
 #include "formats/keras_names.h"
 #include "formats/model_folder.h"
+#include "loading/open_checkpoint.h"
 #include "formats/safetensors.h"
 
 namespace gemma4 {
@@ -134,13 +135,13 @@ INSTANTIATE_TEST_SUITE_P(Keras, KerasFixture,
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 TEST(KerasPreset, LoadsAsAKerasHubModelWithItsConfig) {
-  const LoadedModel loaded = load_model(preset("multimodal_all").string());
+  const Checkpoint loaded = open_checkpoint(preset("multimodal_all").string());
   EXPECT_EQ(loaded.format, "kerashub");
   EXPECT_EQ(loaded.config.num_layers, 8);
   EXPECT_EQ(loaded.config.dtype, "float32");
   EXPECT_TRUE(loaded.weights->contains("vision_tower.std_scale"));
   EXPECT_TRUE(loaded.weights->contains("embed_audio.embedding_projection.weight"));
-  EXPECT_EQ(loaded.tokenizer, "");
+  EXPECT_EQ(loaded.tokenizer.file, "");
 }
 
 // Compares within 1e-4 of the largest expected magnitude.
@@ -199,8 +200,8 @@ TEST(KerasPreset, ShardedPresetLoadsIdentically) {
   write_preset(preset("text_all"), dir.path(), "--shard-bytes 4096");
   ASSERT_TRUE(fs::exists(dir.path() / "model_00001.weights.h5"));
   ASSERT_FALSE(fs::exists(dir.path() / "model.weights.h5"));
-  const LoadedModel single = load_keras_preset(preset("text_all").string());
-  const LoadedModel sharded = load_model(dir.path().string());
+  const Checkpoint single = read_keras_preset(preset("text_all").string());
+  const Checkpoint sharded = open_checkpoint(dir.path().string());
   EXPECT_EQ(sharded.format, "kerashub");
   expect_same_tensors(*single.weights, *sharded.weights);
 }
@@ -220,7 +221,7 @@ TEST(KerasPreset, Bfloat16AndFloat16VariablesLoadAsStored) {
     SCOPED_TRACE(option);
     TempDir dir(option);
     write_preset(preset("text_all"), dir.path(), std::string("--shard-bytes 50000 --dtype ") + option);
-    const LoadedModel loaded = load_model(dir.path().string());
+    const Checkpoint loaded = open_checkpoint(dir.path().string());
     expect_same_tensors(*reference.weights, *loaded.weights, type);
     auto backbone = Backbone::from_folder(dir.path().string());  // binds and runs in the stored type
     BackboneInputs in;
@@ -234,13 +235,13 @@ TEST(KerasPreset, Bfloat16AndFloat16VariablesLoadAsStored) {
 TEST(KerasPreset, TokenizerAssetIsFound) {
   TempDir dir("tokenizer");
   write_preset(preset("embedding"), dir.path(), "");
-  EXPECT_EQ(load_model(dir.path().string()).tokenizer, "");
+  EXPECT_EQ(open_checkpoint(dir.path().string()).tokenizer.file, "");
   // KerasHub's own tokenizer.json is the tokenizer's Keras config, not a vocabulary.
   std::ofstream(dir.path() / "tokenizer.json") << R"({"class_name": "Gemma4Tokenizer", "config": {}})";
-  EXPECT_EQ(load_model(dir.path().string()).tokenizer, "");
+  EXPECT_EQ(open_checkpoint(dir.path().string()).tokenizer.file, "");
   fs::create_directories(dir.path() / "assets" / "tokenizer");
   std::ofstream(dir.path() / "assets" / "tokenizer" / "vocabulary.spm") << "spm";
-  EXPECT_EQ(load_model(dir.path().string()).tokenizer, (dir.path() / "assets" / "tokenizer" / "vocabulary.spm").string());
+  EXPECT_EQ(open_checkpoint(dir.path().string()).tokenizer.file, (dir.path() / "assets" / "tokenizer" / "vocabulary.spm").string());
 }
 
 TEST(KerasPreset, TruncatedWeightsFileIsNamed) {
@@ -248,7 +249,7 @@ TEST(KerasPreset, TruncatedWeightsFileIsNamed) {
   write_preset(preset("text_all"), dir.path(), "");
   const fs::path h5 = dir.path() / "model.weights.h5";
   fs::resize_file(h5, fs::file_size(h5) / 2);
-  const std::string message = error_of([&] { load_model(dir.path().string()); });
+  const std::string message = error_of([&] { open_checkpoint(dir.path().string()); });
   EXPECT_NE(message.find(h5.string()), std::string::npos) << message;
   EXPECT_NE(message.find("truncated"), std::string::npos) << message;
 }
@@ -257,7 +258,7 @@ TEST(KerasPreset, MissingDatasetNamesFileDatasetAndTensor) {
   TempDir dir("missing");
   const std::string dataset = "layers/gemma4_text_decoder_block_2/attention/query_dense/vars/0";
   write_preset(preset("text_all"), dir.path(), "--drop " + dataset);
-  const std::string message = error_of([&] { load_model(dir.path().string()); });
+  const std::string message = error_of([&] { open_checkpoint(dir.path().string()); });
   EXPECT_NE(message.find((dir.path() / "model.weights.h5").string()), std::string::npos) << message;
   EXPECT_NE(message.find(dataset), std::string::npos) << message;
   EXPECT_NE(message.find("layers.2.self_attn.q_proj.weight"), std::string::npos) << message;
@@ -268,7 +269,7 @@ TEST(KerasPreset, WrongShapeNamesFileDatasetAndTensor) {
   TempDir dir("shape");
   const std::string dataset = "layers/gemma4_text_decoder_block_1/gating_ffw/vars/0";
   write_preset(preset("text_all"), dir.path(), "--shard-bytes 30000 --reshape " + dataset);
-  const std::string message = error_of([&] { load_model(dir.path().string()); });
+  const std::string message = error_of([&] { open_checkpoint(dir.path().string()); });
   EXPECT_NE(message.find(".weights.h5"), std::string::npos) << message;
   EXPECT_NE(message.find(dataset), std::string::npos) << message;
   EXPECT_NE(message.find("layers.1.mlp.gate_proj.weight"), std::string::npos) << message;
@@ -279,7 +280,7 @@ TEST(KerasPreset, WrongShapeNamesFileDatasetAndTensor) {
 TEST(KerasPreset, UnknownTextVariableIsRefused) {
   TempDir dir("extra");
   write_preset(preset("embedding"), dir.path(), "--extra layers/gemma4_text_decoder_block/attention/query_dense/vars/1");
-  const std::string message = error_of([&] { load_model(dir.path().string()); });
+  const std::string message = error_of([&] { open_checkpoint(dir.path().string()); });
   EXPECT_NE(message.find("query_dense/vars/1"), std::string::npos) << message;
   EXPECT_NE(message.find("does not use"), std::string::npos) << message;
 }
@@ -288,7 +289,7 @@ TEST(KerasPreset, MissingShardIsNamed) {
   TempDir dir("shard_missing");
   write_preset(preset("embedding"), dir.path(), "--shard-bytes 20000");
   fs::remove(dir.path() / "model_00001.weights.h5");
-  const std::string message = error_of([&] { load_model(dir.path().string()); });
+  const std::string message = error_of([&] { open_checkpoint(dir.path().string()); });
   EXPECT_NE(message.find("model.weights.json"), std::string::npos) << message;
   EXPECT_NE(message.find("model_00001.weights.h5"), std::string::npos) << message;
 }
@@ -303,7 +304,7 @@ TEST(KerasPreset, Bfloat16PolicyReachesTheConfig) {
   ASSERT_NE(text.find(from), std::string::npos);
   text.replace(text.find(from), from.size(), "\"name\": \"bfloat16\"");
   std::ofstream(dir.path() / "config.json") << text;
-  const LoadedModel loaded = load_model(dir.path().string());
+  const Checkpoint loaded = open_checkpoint(dir.path().string());
   EXPECT_EQ(loaded.config.dtype, "bfloat16");
   EXPECT_EQ(loaded.weights->find("embed_tokens.weight")->view.dtype, DType::BF16);
 }

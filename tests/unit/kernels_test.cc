@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "formats/quantize.h"
+#include "kernels/quantize.h"
 #include "kernels/cpu_features.h"
 #include "kernels/matmul.h"
 #include "kernels/matmul_simd.h"
@@ -139,6 +139,10 @@ TEST_F(KernelsTest, PortablePathMatchesReference) {
 
 TEST_F(KernelsTest, Bf16Avx512MatchesReference) {
   if (!kernels::cpu_features().avx512_bf16) GTEST_SKIP() << "this CPU has no AVX-512 BF16";
+  kernels::force_bf16_activations(true);  // opt-in path (GEMMA4_BF16_ACTIVATIONS=1)
+  struct Restore {
+    ~Restore() { kernels::force_bf16_activations(false); }
+  } restore;
   ThreadPool pool(2);
   const Case extra[] = {{1, 5, 17}, {6, 9, 50}, {9, 4, 33}};  // bf16 rows need not be whole blocks
   std::vector<Case> cases(std::begin(kCases), std::end(kCases));
@@ -155,7 +159,7 @@ TEST_F(KernelsTest, Bf16Avx512MatchesReference) {
 
 TEST_F(KernelsTest, Avx2Float32PathsMatchReference) {
   const auto& cpu = kernels::cpu_features();
-  if (!cpu.avx2 || cpu.avx512_bf16) GTEST_SKIP() << "the AVX2 float32 paths are not the ones chosen on this CPU";
+  if (!cpu.avx2 || cpu.bf16_activations) GTEST_SKIP() << "the AVX2 float32 paths are not the ones chosen on this CPU";
   ThreadPool pool(2);
   const Case extra[] = {{1, 5, 17}, {6, 9, 50}, {9, 4, 33}};  // rows that are not whole vectors
   std::vector<Case> cases(std::begin(kCases), std::end(kCases));
@@ -289,6 +293,10 @@ TEST_F(KernelsTest, Avx2Int8FewRowsPathMatchesReferenceWithinActivationRounding)
 
 TEST_F(KernelsTest, QuantizedPromptPathMatchesReferenceWithinBf16Rounding) {
   if (!kernels::cpu_features().avx512_bf16) GTEST_SKIP() << "this CPU has no AVX-512 BF16";
+  kernels::force_bf16_activations(true);  // opt-in path (GEMMA4_BF16_ACTIVATIONS=1)
+  struct Restore {
+    ~Restore() { kernels::force_bf16_activations(false); }
+  } restore;
   ThreadPool pool(2);
   for (DType type : {DType::Q8_0, DType::Q4_0}) {
     for (const Case& c : kCases) {

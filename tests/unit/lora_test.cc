@@ -15,11 +15,13 @@
 #include <map>
 #include <random>
 
-#include "core/npy.h"
+#include <gemma4/npy.h>
+#include "model/backbone_parts.h"
+#include "model/lora_merge.h"
 #include "formats/safetensors.h"
 #include "kernels/matmul.h"
-#include "model/builtin_model.h"
-#include "model/random_weights.h"
+#include "loading/builtin_model.h"
+#include "loading/random_weights.h"
 #include "model/requantize.h"
 #include "model/text_model.h"
 #include "model/weights.h"
@@ -222,7 +224,8 @@ TEST(Lora, ForwardWithMergedAdapterMatchesTestMergedWeights) {
     view.data = buffer.data();
   }
   auto logits = [&](ModelWeights weights) {
-    Backbone backbone(std::make_unique<TextModel>(config, std::move(weights)));
+    const auto built = text_backbone(std::make_unique<TextModel>(config, std::move(weights)));
+    const Backbone& backbone = *built;
     BackboneInputs inputs;
     inputs.token_ids = {2, 17, 300, 45, 9, 123, 77, 5};
     inputs.sequence_length = static_cast<int64_t>(inputs.token_ids.size());

@@ -12,8 +12,8 @@
 #include <cmath>
 #include <filesystem>
 
-#include "model/builtin_model.h"
-#include "model/test_tokenizer.h"
+#include "loading/builtin_model.h"
+#include "loading/test_tokenizer.h"
 
 namespace gemma4 {
 namespace {

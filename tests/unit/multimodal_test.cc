@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "core/npy.h"
+#include <gemma4/npy.h>
 
 namespace gemma4 {
 namespace {

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "serve/openai_protocol.h"
+#include <gemma4/openai.h>
 
 namespace gemma4::serve {
 namespace {

@@ -15,9 +15,11 @@
 #include <new>
 #include <optional>
 
+#include "model/backbone_parts.h"
 #include "formats/model_folder.h"
-#include "model/random_weights.h"
-#include "model/tensor_names.h"
+#include "loading/open_checkpoint.h"
+#include "loading/random_weights.h"
+#include "schema/tensor_names.h"
 #include "model/text_model.h"
 
 namespace gemma4 {
@@ -293,7 +295,7 @@ TEST(Presets, RandomWeightsAreSeededAndTypedByDtype) {
   const auto b = backbone_from_preset("gemma4_instruct_2b", options);
   options.seed = 8;
   const auto c = backbone_from_preset("gemma4_instruct_2b", options);
-  EXPECT_EQ(a->text_model().weights().embed_tokens.dtype, DType::F32);
+  EXPECT_EQ(text_model_of(*a).weights().embed_tokens.dtype, DType::F32);
   const auto la = logits_of(*a), lb = logits_of(*b), lc = logits_of(*c);
   EXPECT_EQ(la, lb);
   EXPECT_NE(la, lc);
@@ -303,9 +305,9 @@ TEST(Presets, RandomWeightsAreSeededAndTypedByDtype) {
   options.dtype = "bfloat16";
   const auto bf = backbone_from_preset("gemma4_instruct_2b", options);
   EXPECT_EQ(bf->config().dtype, "bfloat16");
-  EXPECT_EQ(bf->text_model().weights().embed_tokens.dtype, DType::BF16);
-  EXPECT_EQ(bf->text_model().weights().layers[0].q_proj.dtype, DType::BF16);
-  EXPECT_EQ(bf->text_model().weights().final_norm.dtype, DType::F32);
+  EXPECT_EQ(text_model_of(*bf).weights().embed_tokens.dtype, DType::BF16);
+  EXPECT_EQ(text_model_of(*bf).weights().layers[0].q_proj.dtype, DType::BF16);
+  EXPECT_EQ(text_model_of(*bf).weights().final_norm.dtype, DType::F32);
 }
 
 // --- Cache resolution. ---
@@ -406,13 +408,13 @@ TEST_F(PresetCacheTest, LoadsThroughHandlesAndConvertsToBfloat16) {
 
   const auto direct = Backbone::from_folder(snapshot.string());
   const auto by_handle = backbone_from_preset("hf://acme/tiny");
-  EXPECT_EQ(load_model("hf://acme/tiny").format, "huggingface");
+  EXPECT_EQ(open_checkpoint("hf://acme/tiny").format, "huggingface");
   EXPECT_EQ(logits_of(*direct), logits_of(*by_handle));
 
   PresetOptions bf16;
   bf16.dtype = "bfloat16";
   const auto converted = backbone_from_preset("hf://acme/tiny", bf16);
-  EXPECT_EQ(converted->text_model().weights().layers[1].gate_proj.dtype, DType::BF16);
+  EXPECT_EQ(text_model_of(*converted).weights().layers[1].gate_proj.dtype, DType::BF16);
   const auto exact = logits_of(*direct), rounded = logits_of(*converted);
   double max_diff = 0, max_abs = 0;
   for (size_t i = 0; i < exact.size(); ++i) {

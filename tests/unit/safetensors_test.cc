@@ -13,8 +13,8 @@
 
 #include "formats/model_folder.h"
 #include "formats/safetensors.h"
-#include "model/random_weights.h"
-#include "model/tensor_names.h"
+#include "loading/random_weights.h"
+#include "schema/tensor_names.h"
 #include "model/weights.h"
 
 namespace gemma4 {

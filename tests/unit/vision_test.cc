@@ -13,9 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "core/npy.h"
+#include <gemma4/npy.h>
 #include "formats/model_folder.h"
-#include "formats/weight_source.h"
+#include "loading/open_checkpoint.h"
+#include "schema/weight_source.h"
 #include "vision/vision_attention.h"
 
 namespace gemma4 {
@@ -54,7 +55,7 @@ struct Encoded {
 };
 
 Encoded encode_folder(const fs::path& folder, const VisionInputs& in) {
-  const LoadedModel model = load_model(folder.string());
+  const Checkpoint model = open_checkpoint(folder.string());
   const VisionConfig config = vision_config_from_json((folder / "config.json").string());
   const auto encoder = VisionEncoder::from_weights(*model.weights, config);
   Encoded e;
@@ -189,7 +190,7 @@ TEST(VisionEncoder, RopeFrequenciesWithinEachHalf) {
 }
 
 TEST(VisionEncoder, MissingTensorIsNamed) {
-  const LoadedModel model = load_model(kFixture.string());
+  const Checkpoint model = open_checkpoint(kFixture.string());
   VisionConfig config = vision_config_from_json((kFixture / "config.json").string());
   config.num_layers = 3;  // the fixture has two
   try {

@@ -16,11 +16,10 @@
 
 #include "command_registry.h"
 #include "core/thread_pool.h"
-#include "formats/model_folder.h"
 #include "kernels/cpu_features.h"
 #include "kernels/memory_bandwidth.h"
+#include "model/backbone_parts.h"
 #include "model/kv_cache.h"
-#include "model/requantize.h"
 #include "model/text_model.h"
 #include "model/weights.h"
 
@@ -102,16 +101,10 @@ void run_bench(const BenchArgs& args) {
 
   // Load to first token: read, bind (and quantize), then one token through the model and its logits.
   const auto load_start = Clock::now();
-  LoadedModel loaded = load_model(args.model);
-  ModelWeights weights = bind_weights(loaded.config, loaded.weights);
-  if (args.quantize == "q8_0") {
-    requantize_matrices(weights, DType::Q8_0);
-  } else if (args.quantize == "q4_0") {
-    requantize_matrices(weights, DType::Q4_0);
-  } else if (args.quantize != "none") {
-    throw Error("--quantize must be none, q8_0 or q4_0 (got '" + args.quantize + "')");
-  }
-  TextModel model(loaded.config, std::move(weights));
+  LoadOptions options;
+  options.quantize = args.quantize;
+  const std::unique_ptr<Backbone> backbone = Backbone::load(args.model, options);
+  const TextModel& model = text_model_of(*backbone);
   const double load_seconds = seconds_since(load_start);
   const auto& config = model.config();
   const int64_t vocab = config.vocabulary_size;
@@ -182,7 +175,7 @@ void run_bench(const BenchArgs& args) {
   const double prefill_all_rows = all_rows_rates.empty() ? 0 : median(all_rows_rates);
   const double decode = decode_rates.empty() ? 0 : median(decode_rates);
   const auto& cpu = kernels::cpu_features();
-  const std::string kernels_used = cpu.avx512_bf16 ? (cpu.avx512_vnni ? "avx512bf16+vnni" : "avx512bf16")
+  const std::string kernels_used = cpu.bf16_activations ? (cpu.avx512_vnni ? "avx512bf16+vnni" : "avx512bf16")
                                    : cpu.avx2      ? "avx2"
                                                    : "portable";
 

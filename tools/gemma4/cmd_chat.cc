@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "command_registry.h"
-#include "core/thread_pool.h"
 #include "generation_options.h"
 
 namespace {
@@ -22,7 +21,7 @@ struct ChatArgs {
 
 void run_chat(const ChatArgs& args) {
   using namespace gemma4;
-  if (args.options.threads > 0) ThreadPool::set_global_threads(args.options.threads);
+  if (args.options.threads > 0) set_num_threads(args.options.threads);
   CausalLM::Options lm_options;
   lm_options.max_context = args.options.context;
   lm_options.lora_adapters = args.options.lora;

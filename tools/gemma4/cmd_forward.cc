@@ -5,8 +5,7 @@
 
 #include "cli_util.h"
 #include "command_registry.h"
-#include "core/npy.h"
-#include "core/thread_pool.h"
+#include <gemma4/npy.h>
 
 namespace {
 
@@ -27,7 +26,7 @@ std::vector<int32_t> npy_to_ints(const gemma4::NpyArray& array) {
 
 void run_forward(const ForwardArgs& args) {
   using namespace gemma4;
-  if (args.threads > 0) ThreadPool::set_global_threads(args.threads);
+  if (args.threads > 0) set_num_threads(args.threads);
   auto backbone = Backbone::from_folder(args.model, args.lora);
   const auto& config = backbone->config();
   BackboneInputs inputs;
@@ -50,7 +49,7 @@ void run_forward(const ForwardArgs& args) {
   BackboneOutputs outputs = backbone->forward(inputs, options);
   const int64_t b = inputs.batch_size, t = inputs.sequence_length;
   // Single sequences are written without the batch dimension: logits [T, vocab], hidden [T, hidden].
-  auto shape = [&](int64_t last) { return b == 1 ? Shape{t, last} : Shape{b, t, last}; };
+  auto shape = [&](int64_t last) { return b == 1 ? std::vector<int64_t>{t, last} : std::vector<int64_t>{b, t, last}; };
   if (!args.logits_path.empty()) write_npy(args.logits_path, shape(config.vocabulary_size), outputs.logits.data());
   if (!args.hidden_path.empty()) write_npy(args.hidden_path, shape(config.hidden_dim), outputs.sequence_output.data());
   if (!args.hidden_states_path.empty()) {
@@ -58,7 +57,7 @@ void run_forward(const ForwardArgs& args) {
   }
   if (!args.pooled_path.empty()) {
     if (!config.is_embedding_model) throw Error("--pooled needs an embedding model (is_embedding_model)");
-    write_npy(args.pooled_path, b == 1 ? Shape{*config.embedding_dim} : Shape{b, *config.embedding_dim},
+    write_npy(args.pooled_path, b == 1 ? std::vector<int64_t>{*config.embedding_dim} : std::vector<int64_t>{b, *config.embedding_dim},
               outputs.pooled_output.data());
   }
 }

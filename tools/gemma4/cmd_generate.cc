@@ -8,7 +8,6 @@
 
 #include "cli_util.h"
 #include "command_registry.h"
-#include "core/thread_pool.h"
 #include "generation_options.h"
 
 namespace {
@@ -46,7 +45,7 @@ gemma4::CausalLM::Media load_media(const GenerateArgs& args, const gemma4::Causa
 
 void run_generate(const GenerateArgs& args) {
   using namespace gemma4;
-  if (args.options.threads > 0) ThreadPool::set_global_threads(args.options.threads);
+  if (args.options.threads > 0) set_num_threads(args.options.threads);
   if (args.prompt.empty() == args.tokens.empty()) throw Error("give exactly one of --prompt TEXT or --tokens IDS");
   CausalLM::Options lm_options;
   lm_options.max_context = args.options.context;

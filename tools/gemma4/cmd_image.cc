@@ -6,7 +6,7 @@
 #include <cstdio>
 
 #include "command_registry.h"
-#include "core/npy.h"
+#include <gemma4/npy.h>
 
 namespace {
 

@@ -7,9 +7,9 @@
 
 #include "command_registry.h"
 #include "formats/model_folder.h"
-#include "model/random_weights.h"
-#include "model/tensor_names.h"
-#include "model/test_tokenizer.h"
+#include "loading/random_weights.h"
+#include "schema/tensor_names.h"
+#include "loading/test_tokenizer.h"
 
 namespace {
 

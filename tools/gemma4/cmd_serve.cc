@@ -21,8 +21,7 @@
 #include <unistd.h>
 
 #include "command_registry.h"
-#include "core/thread_pool.h"
-#include "serve/openai_protocol.h"
+#include <gemma4/openai.h>
 
 namespace {
 
@@ -273,7 +272,7 @@ std::string default_error_message(int status) {
 }
 
 void run_serve(const ServeArgs& args) {
-  if (args.threads > 0) gemma4::ThreadPool::set_global_threads(args.threads);
+  if (args.threads > 0) gemma4::set_num_threads(args.threads);
   if (args.port < 0 || args.port > 65535) throw gemma4::Error("--port must be in [0, 65535], got " + std::to_string(args.port));
 
   httplib::Server server;

@@ -1,4 +1,4 @@
-#include "model/test_tokenizer.h"
+#include "loading/test_tokenizer.h"
 
 #include <gemma4/error.h>
 
@@ -107,7 +107,7 @@ std::string make_test_tokenizer_json(int64_t vocab_size) {
   return tokenizer.dump() + "\n";
 }
 
-std::unique_ptr<Tokenizer> make_test_tokenizer(int64_t vocab_size) {
+text::BpeSpec make_test_bpe_spec(int64_t vocab_size) {
   const TestVocabulary vocabulary = make_test_vocabulary(vocab_size);
   text::BpeSpec spec = text::BpeSpec::gemma_defaults();
   spec.source = "built-in test tokenizer";
@@ -122,10 +122,18 @@ std::unique_ptr<Tokenizer> make_test_tokenizer(int64_t vocab_size) {
     }
   }
   spec.merges = vocabulary.merges;
-  spec.unk_token = "<unk>";
-  spec.byte_fallback = true;
-  spec.fuse_unk = true;
-  return text::make_bpe_tokenizer(std::move(spec));
+  // As in the tokenizer.json form: a split on spaces, which the normalizer has already replaced (a no-op
+  // kept so both forms are the same tokenizer).
+  text::PreTokenizerStep split;
+  split.kind = text::PreTokenizerStep::Kind::Split;
+  split.pattern = " ";
+  split.behavior = text::PreTokenizerStep::Behavior::MergedWithPrevious;
+  spec.pre_tokenizer.push_back(split);
+  return spec;
+}
+
+std::unique_ptr<Tokenizer> make_test_tokenizer(int64_t vocab_size) {
+  return text::make_bpe_tokenizer(make_test_bpe_spec(vocab_size));
 }
 
 }  // namespace gemma4

@@ -1,4 +1,4 @@
-#include "model/builtin_model.h"
+#include "loading/builtin_model.h"
 
 namespace gemma4 {
 

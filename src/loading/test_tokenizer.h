@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "schema/tokenizer_spec.h"
+
 namespace gemma4 {
 
 // Smallest vocabulary the synthetic tokenizer needs.
@@ -23,8 +25,9 @@ struct TestVocabulary {
 };
 TestVocabulary make_test_vocabulary(int64_t vocab_size);
 
-// The same vocabulary as a ready tokenizer, and as tokenizer.json text, with exactly `vocab_size`
+// The same vocabulary as a BPE description, a ready tokenizer, and tokenizer.json text, with exactly `vocab_size`
 // entries (>= test_tokenizer_min_vocab()).
+text::BpeSpec make_test_bpe_spec(int64_t vocab_size);
 std::unique_ptr<Tokenizer> make_test_tokenizer(int64_t vocab_size);
 std::string make_test_tokenizer_json(int64_t vocab_size);
 

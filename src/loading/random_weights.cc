@@ -1,10 +1,10 @@
-#include "model/random_weights.h"
+#include "loading/random_weights.h"
 
 #include <cmath>
 #include <cstring>
 #include <random>
 
-#include "model/tensor_names.h"
+#include "schema/tensor_names.h"
 
 namespace gemma4 {
 namespace {

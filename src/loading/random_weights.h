@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "formats/weight_source.h"
+#include "schema/weight_source.h"
 
 namespace gemma4 {
 

@@ -5,17 +5,17 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
+#include <gemma4/error.h>
 
 namespace gemma4 {
 
 struct NpyArray {
-  Shape shape;
+  std::vector<int64_t> shape;
   std::vector<double> values;  // every supported element type, widened
 };
 
 // Reads <f4, <f8, <i4, <i8, <u1, |b1, |u1 arrays; throws naming the file on anything else.
 NpyArray read_npy(const std::string& path);
-void write_npy(const std::string& path, const Shape& shape, const float* data);
+void write_npy(const std::string& path, const std::vector<int64_t>& shape, const float* data);
 
 }  // namespace gemma4

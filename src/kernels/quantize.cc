@@ -1,4 +1,4 @@
-#include "formats/quantize.h"
+#include "kernels/quantize.h"
 
 #include <gemma4/error.h>
 

@@ -1,4 +1,4 @@
-// The one table of the text model's tensors: canonical (Hugging Face) name, shape in terms of the
+// The one table of the text model's tensors (a schema: it knows no model struct): canonical (Hugging Face) name, shape in terms of the
 // config, when it is present, and the GGUF name. Loading, saving, converting, random models and
 // parameter counts all walk this table.
 #pragma once
@@ -12,9 +12,6 @@
 #include "core/tensor.h"
 
 namespace gemma4 {
-
-struct LayerWeights;
-struct ModelWeights;
 
 enum class TensorRole {
   kMatrix,  // used by matmul in its stored type
@@ -30,9 +27,6 @@ struct TensorSpec {
   TensorRole role;
   std::function<bool(const Gemma4Config&, int64_t layer)> present;
   std::function<Shape(const Gemma4Config&, int64_t layer)> shape;
-  // Where the bound view lives (exactly one is set).
-  TensorView LayerWeights::*layer_field = nullptr;
-  TensorView ModelWeights::*model_field = nullptr;
 };
 
 const std::vector<TensorSpec>& text_tensor_specs();

@@ -1,4 +1,4 @@
-#include "formats/weight_source.h"
+#include "schema/weight_source.h"
 
 #include <gemma4/error.h>
 

@@ -1,0 +1,103 @@
+// convert_model: one Checkpoint opened and prepared as the builder would, then written in another format.
+#include <gemma4/convert.h>
+#include <gemma4/error.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "formats/gguf_model.h"
+#include "formats/model_folder.h"
+#include "formats/tokenizer_json_writer.h"
+#include "kernels/matmul.h"
+#include "loading/build_backbone.h"
+#include "loading/open_checkpoint.h"
+
+namespace gemma4 {
+namespace {
+
+namespace fs = std::filesystem;
+
+DType parse_type(const std::string& name, bool allow_quantized) {
+  if (name == "f32") return DType::F32;
+  if (name == "f16") return DType::F16;
+  if (name == "bf16") return DType::BF16;
+  if (allow_quantized && name == "q8_0") return DType::Q8_0;
+  if (allow_quantized && name == "q4_0") return DType::Q4_0;
+  throw Error("type must be one of f32, bf16, f16" + std::string(allow_quantized ? ", q8_0, q4_0" : "") + " (got '" +
+              name + "')");
+}
+
+// Safetensors holds only float types: quantized tensors (and, with a type, all float ones) are decoded.
+std::shared_ptr<WeightSource> float_weights(std::shared_ptr<WeightSource> in, const std::string& type) {
+  auto out = std::make_shared<WeightSource>();
+  out->description = in->description;
+  out->keep_alive(in);
+  const bool forced = !type.empty();
+  const DType target = forced ? parse_type(type, false) : DType::F32;
+  for (const auto& name : in->names()) {
+    const SourceTensor& t = *in->find(name);
+    const bool is_float = t.view.dtype == DType::F32 || t.view.dtype == DType::F16 || t.view.dtype == DType::BF16;
+    if ((is_float && !forced) || t.view.dtype == target) {
+      out->add(name, t.view, t.origin);
+      continue;
+    }
+    const int64_t n = t.view.numel();
+    std::vector<float> values(static_cast<size_t>(n));
+    const int64_t cols = t.view.cols();
+    const size_t src_row = dtype_row_bytes(t.view.dtype, cols);
+    for (int64_t r = 0; r < n / std::max<int64_t>(cols, 1); ++r) {
+      kernels::dequantize(t.view.dtype, t.view.data + r * src_row, cols, values.data() + r * cols);
+    }
+    auto& buffer = out->new_buffer(static_cast<size_t>(n) * (target == DType::F32 ? 4 : 2));
+    for (int64_t i = 0; i < n; ++i) {
+      if (target == DType::F32) {
+        std::memcpy(buffer.data() + 4 * i, &values[i], 4);
+      } else {
+        const uint16_t bits = target == DType::BF16 ? f32_to_bf16(values[i]) : f32_to_f16(values[i]);
+        std::memcpy(buffer.data() + 2 * i, &bits, 2);
+      }
+    }
+    TensorView view = t.view;
+    view.dtype = target;
+    view.data = buffer.data();
+    view.nbytes = buffer.size();
+    out->add(name, view, t.origin);
+  }
+  return out;
+}
+
+void write_hf_tokenizer(const TokenizerSource& tokenizer, const fs::path& dir) {
+  if (!tokenizer.file.empty() && fs::exists(tokenizer.file)) {
+    fs::copy_file(tokenizer.file, dir / fs::path(tokenizer.file).filename(), fs::copy_options::overwrite_existing);
+  } else if (tokenizer.bpe) {
+    std::ofstream out(dir / "tokenizer.json", std::ios::binary | std::ios::trunc);
+    out << tokenizer_json_from_bpe_spec(*tokenizer.bpe);
+    if (!out) throw Error("cannot write '" + (dir / "tokenizer.json").string() + "'");
+  }
+}
+
+}  // namespace
+
+ConvertReport convert_model(const std::string& model, const std::string& output, const ConvertOptions& options) {
+  if (!options.source.lora_adapters.empty() || !options.source.quantize.empty()) {
+    throw Error("convert applies no LoRA adapters or quantize-on-load; give the storage type with --type");
+  }
+  if (options.format != "gguf" && options.format != "hf") {
+    throw Error("convert writes gguf or hf (got '" + options.format + "')");
+  }
+  Checkpoint checkpoint = open_checkpoint(model);
+  prepare_checkpoint(checkpoint, options.source);
+  ConvertReport report{checkpoint.format, output};
+  if (options.format == "gguf") {
+    write_gguf_model(output, checkpoint, options.type.empty() ? DType::F32 : parse_type(options.type, true));
+    return report;
+  }
+  auto weights = float_weights(checkpoint.weights, options.type);
+  write_hf_folder(output, checkpoint.config, *weights);
+  write_hf_tokenizer(checkpoint.tokenizer, output);
+  return report;
+}
+
+}  // namespace gemma4

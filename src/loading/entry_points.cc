@@ -1,0 +1,44 @@
+// The public ways in (Backbone::load / from_folder / from_config, CausalLM::load): each opens one
+// Checkpoint and hands it to the one builder.
+#include <gemma4/backbone.h>
+#include <gemma4/causal_lm.h>
+#include <gemma4/load_options.h>
+
+#include "core/thread_pool.h"
+#include "loading/build_backbone.h"
+#include "loading/load_tokenizer.h"
+#include "loading/open_checkpoint.h"
+
+namespace gemma4 {
+
+std::unique_ptr<Backbone> Backbone::load(const std::string& model, const LoadOptions& options) {
+  return build_backbone(open_checkpoint(model), options);
+}
+
+std::unique_ptr<Backbone> Backbone::from_folder(const std::string& folder, const std::vector<std::string>& lora_adapters) {
+  LoadOptions options;
+  options.lora_adapters = lora_adapters;
+  return load(folder, options);
+}
+
+std::unique_ptr<Backbone> Backbone::from_config(const Gemma4Config& config, uint64_t seed) {
+  Checkpoint checkpoint;
+  checkpoint.path = "config";
+  checkpoint.config = config;
+  LoadOptions options;
+  options.load_weights = false;
+  options.seed = seed;
+  return build_backbone(std::move(checkpoint), options);
+}
+
+std::unique_ptr<CausalLM> CausalLM::load(const std::string& model_path, const Options& options) {
+  Checkpoint checkpoint = open_checkpoint(model_path);
+  std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(checkpoint.tokenizer);
+  auto backbone = build_backbone(std::move(checkpoint), options);
+  return std::make_unique<CausalLM>(std::move(backbone), std::move(tokenizer), options);
+}
+
+void set_num_threads(int threads) { ThreadPool::set_global_threads(threads); }
+int num_threads() { return ThreadPool::global().num_threads(); }
+
+}  // namespace gemma4
