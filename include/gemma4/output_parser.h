@@ -13,8 +13,9 @@
 //   number   JSON number syntax: 42, -7, 3.14, 1e-07, 1.5e+300
 //   boolean  true / false
 //   null     null, or None (llama.cpp's copy of the template prints Python's str(None))
-//   object   {key:VALUE,...}  keys bare as the template writes them (text up to ':'; no ':' , { } [ ]),
-//            or <|"|>quoted<|"|> as format_argument writes them with escape_keys
+//   object   {key:VALUE,...}  keys bare as the template writes them (the text up to ':', trailing
+//            whitespace trimmed; it cannot hold ':' , { } [ ]), or <|"|>quoted<|"|> as format_argument writes
+//            them with escape_keys
 //   list     [VALUE,...]
 // ASCII whitespace is allowed between these pieces (the template writes none). Nesting is limited to
 // kMaxToolCallDepth levels. Duplicate keys: the last one wins.
@@ -22,7 +23,8 @@
 // Text policy: reasoning is the text of every thought channel, without the channel name "thought", each block
 // trimmed of ASCII whitespace, blocks joined by "\n". Content is everything outside channels and calls, trimmed
 // of ASCII whitespace at both ends. A stray <channel|> or <tool_call|> is dropped; an unterminated thought
-// channel is reasoning up to the end. A <|tool_call> ends an open thought channel.
+// channel is reasoning up to the end. A <|tool_call> ends an open thought channel. Other special-token text
+// (<|"|> outside a call, <|image|>, ...) is plain content.
 //
 // Malformed calls (no "call:", missing name, bad value syntax, unbalanced braces, no <tool_call|> before the
 // text ends or before another <|tool_call>/end marker, nesting too deep) are NOT dropped: their raw text,
@@ -66,8 +68,14 @@ struct ParsedOutput {
   bool ended = false;                    // an end marker (<turn|>, <|turn>, <|tool_response>) was seen
 };
 
+struct OutputParserOptions {
+  // The prompt already opened the thought channel (it ends with "<|channel>thought\n", as Google's newer
+  // templates write after a tool response with thinking on): the output starts as reasoning.
+  bool in_thought_channel = false;
+};
+
 // Splits a complete model output.
-ParsedOutput parse_model_output(std::string_view text);
+ParsedOutput parse_model_output(std::string_view text, const OutputParserOptions& options = {});
 
 // A tool call whose start ("<|tool_call>call:NAME{") has been seen; advisory: it may still turn out malformed,
 // in which case no ParsedToolCall with this index follows and the call's text arrives as content.
@@ -90,7 +98,7 @@ struct OutputDelta {
 
 class OutputStreamParser {
  public:
-  OutputStreamParser();
+  explicit OutputStreamParser(const OutputParserOptions& options = {});
   ~OutputStreamParser();
   OutputStreamParser(OutputStreamParser&&) noexcept;
   OutputStreamParser& operator=(OutputStreamParser&&) noexcept;
@@ -112,7 +120,8 @@ class OutputStreamParser {
 // The exact text the chat template renders for one assistant tool call (google-gemma-4-31B-it.jinja's
 // tool_calls loop): "<|tool_call>call:" NAME "{" then the arguments' keys in Jinja dictsort order
 // (case-insensitive, stable) as bare key:format_argument(value) pairs joined by ',' then "}<tool_call|>".
-// Strings are wrapped in <|"|>, booleans are true/false, null is None, floats as Python's repr().
+// Strings are wrapped in <|"|>, booleans are true/false, null is None, floats as Python's repr(). (Integers
+// beyond 64 bits are floats once read as JSON, so they print as Python floats, unlike Python's int.)
 // `arguments_json` is JSON text; when it is not a JSON object it is written verbatim between the braces, as the
 // template does with a string `arguments`. Several calls are simply concatenated.
 std::string format_tool_call(std::string_view name, std::string_view arguments_json);

@@ -202,10 +202,9 @@ struct OutputStreamParser::State {
   void announce_call(std::string_view body) {
     if (call_announced) return;
     std::string name;
-    if (tool_call_head(body, &name)) {
-      delta.started.push_back({next_call_index, std::move(name)});
-      call_announced = true;
-    }
+    const CallHead head = tool_call_head(body, &name);
+    if (head == CallHead::Yes) delta.started.push_back({next_call_index, std::move(name)});
+    call_announced = head != CallHead::NotYet;  // a call that cannot be one is not announced
   }
 
   // A malformed call keeps its text, as content.
@@ -295,7 +294,9 @@ struct OutputStreamParser::State {
   }
 };
 
-OutputStreamParser::OutputStreamParser() : state_(new State) {}
+OutputStreamParser::OutputStreamParser(const OutputParserOptions& options) : state_(new State) {
+  if (options.in_thought_channel) state_->mode = State::Mode::Reasoning;
+}
 OutputStreamParser::~OutputStreamParser() { delete state_; }
 OutputStreamParser::OutputStreamParser(OutputStreamParser&& other) noexcept
     : state_(std::exchange(other.state_, nullptr)) {}
@@ -324,8 +325,8 @@ OutputDelta OutputStreamParser::finish() {
 
 bool OutputStreamParser::ended() const { return state_->mode == State::Mode::Ended; }
 
-ParsedOutput parse_model_output(std::string_view text) {
-  OutputStreamParser parser;
+ParsedOutput parse_model_output(std::string_view text, const OutputParserOptions& options) {
+  OutputStreamParser parser(options);
   OutputDelta first = parser.feed(text);
   OutputDelta last = parser.finish();
   ParsedOutput out;

@@ -244,18 +244,21 @@ ToolCallSyntaxResult parse_tool_call_body(std::string_view body, size_t offset) 
   return Reader(body, offset).read_call();
 }
 
-bool tool_call_head(std::string_view body, std::string* name) {
+CallHead tool_call_head(std::string_view body, std::string* name) {
   size_t pos = 0;
   while (pos < body.size() && is_space(body[pos])) ++pos;
-  if (body.substr(pos, kCallPrefix.size()) != kCallPrefix) return false;
+  const std::string_view prefix = body.substr(pos, kCallPrefix.size());
+  if (prefix != kCallPrefix.substr(0, prefix.size())) return CallHead::No;
+  if (prefix.size() < kCallPrefix.size()) return CallHead::NotYet;
   pos += kCallPrefix.size();
   const size_t start = pos;
   while (pos < body.size() && is_name_char(body[pos])) ++pos;
   const size_t end = pos;
   while (pos < body.size() && is_space(body[pos])) ++pos;
-  if (end == start || pos >= body.size() || body[pos] != '{') return false;
+  if (pos == body.size()) return CallHead::NotYet;
+  if (end == start || body[pos] != '{') return CallHead::No;
   *name = std::string(body.substr(start, end - start));
-  return true;
+  return CallHead::Yes;
 }
 
 }  // namespace gemma4

@@ -19,7 +19,9 @@ struct ToolCallSyntaxResult {
 // `body` is the call's text without its markers; `offset` is where it starts in the whole output (for errors).
 ToolCallSyntaxResult parse_tool_call_body(std::string_view body, size_t offset);
 
-// Whether `body` starts like a call, "call:NAME{" (ASCII whitespace allowed around), and its name.
-bool tool_call_head(std::string_view body, std::string* name);
+// Whether `body` (possibly the first part of a call's text) starts like a call, "call:NAME{" (ASCII whitespace
+// allowed around), and its name.
+enum class CallHead { Yes, No, NotYet };
+CallHead tool_call_head(std::string_view body, std::string* name);
 
 }  // namespace gemma4

@@ -65,8 +65,8 @@ bool valid_utf8(std::string_view s) {
 
 // Feeds `text` cut at `cuts` (ascending offsets) and adds up the deltas. Checks what every delta promises:
 // started announcements precede their calls, and valid UTF-8 input gives valid UTF-8 deltas.
-ParsedOutput stream(std::string_view text, const std::vector<size_t>& cuts) {
-  OutputStreamParser parser;
+ParsedOutput stream(std::string_view text, const std::vector<size_t>& cuts, const OutputParserOptions& options = {}) {
+  OutputStreamParser parser(options);
   ParsedOutput out;
   std::vector<ToolCallStart> started;
   const bool utf8 = valid_utf8(text);
@@ -347,6 +347,22 @@ TEST(OutputParserHand, NestingDepthIsBounded) {
   EXPECT_EQ(p.content, huge);
   EXPECT_EQ(p.errors.size(), 1u);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
+TEST(OutputParserHand, PromptOpenedTheThoughtChannel) {
+  OutputParserOptions in_thought;
+  in_thought.in_thought_channel = true;
+  const std::string text = "\nI think.\n<channel|>Answer<|tool_call>call:f{}<tool_call|>";
+  const ParsedOutput p = parse_model_output(text, in_thought);
+  EXPECT_EQ(p.reasoning, "I think.");
+  EXPECT_EQ(p.content, "Answer");
+  EXPECT_EQ(p.tool_calls.size(), 1u);
+  const std::string whole = describe(p);
+  for (size_t cut = 0; cut <= text.size(); ++cut) EXPECT_EQ(describe(stream(text, {cut}, in_thought)), whole);
+  // "thought" at the start is the model's own word here, not a channel name.
+  EXPECT_EQ(parse_model_output("thoughts<channel|>", in_thought).reasoning, "thoughts");
+  // Without the option the same text is content; the stray <channel|> is dropped.
+  EXPECT_EQ(parse_model_output("I think.<channel|>Answer").content, "I think.Answer");
 }
 
 TEST(OutputParserHand, InvalidUtf8IsReplacedInArguments) {
