@@ -44,7 +44,8 @@ std::string python_float_repr(double x) {
     } else if (static_cast<size_t>(exponent) + 1 >= digits.size()) {
       out = digits + std::string(static_cast<size_t>(exponent) + 1 - digits.size(), '0') + ".0";
     } else {
-      out = digits.substr(0, static_cast<size_t>(exponent) + 1) + "." + digits.substr(static_cast<size_t>(exponent) + 1);
+      const size_t point = static_cast<size_t>(exponent) + 1;
+      out = digits.substr(0, point) + "." + digits.substr(point);
     }
   } else {
     out = digits.substr(0, 1);

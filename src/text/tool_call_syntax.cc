@@ -46,7 +46,8 @@ class Reader {
   ToolCallSyntaxResult read_call() {
     ToolCallSyntaxResult result;
     skip_space();
-    if (s_.substr(pos_, kCallPrefix.size()) != kCallPrefix) return fail("tool call: expected \"call:\" after <|tool_call>");
+    if (s_.substr(pos_, kCallPrefix.size()) != kCallPrefix)
+      return fail("tool call: expected \"call:\" after <|tool_call>");
     pos_ += kCallPrefix.size();
     const size_t name_start = pos_;
     while (pos_ < s_.size() && is_name_char(s_[pos_])) ++pos_;
@@ -57,7 +58,8 @@ class Reader {
     Json arguments = Json::object();
     if (!read_object_members(&arguments, 1)) return std::move(failure_);
     skip_space();
-    if (pos_ != s_.size()) return fail("tool call: unexpected " + shown(s_[pos_]) + " after the arguments' closing '}'");
+    if (pos_ != s_.size())
+      return fail("tool call: unexpected " + shown(s_[pos_]) + " after the arguments' closing '}'");
     result.arguments = arguments.dump(-1, ' ', false, Json::error_handler_t::replace);
     result.ok = true;
     return result;
@@ -121,7 +123,8 @@ class Reader {
       (*object)[key] = std::move(value);
       skip_space();
       if (take('}')) return true;
-      if (!take(',')) return failed("tool call: expected ',' or '}' after the value of \"" + key + "\", found " + next_shown());
+      if (!take(','))
+        return failed("tool call: expected ',' or '}' after the value of \"" + key + "\", found " + next_shown());
       skip_space();
     }
   }

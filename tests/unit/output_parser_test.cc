@@ -79,7 +79,8 @@ ParsedOutput stream(std::string_view text, const std::vector<size_t>& cuts, cons
     out.reasoning += d.reasoning;
     for (auto& s : d.started) started.push_back(std::move(s));
     for (auto& c : d.tool_calls) {
-      auto announced = std::find_if(started.rbegin(), started.rend(), [&](const auto& s) { return s.index == c.index; });
+      auto announced =
+          std::find_if(started.rbegin(), started.rend(), [&](const auto& s) { return s.index == c.index; });
       EXPECT_TRUE(announced != started.rend() && announced->name == c.name)
           << "call " << c.index << " completed without being announced";
       out.tool_calls.push_back(std::move(c));
@@ -105,7 +106,9 @@ std::string describe(const ParsedOutput& p) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-std::string shown(std::string_view text) { return Json(std::string(text)).dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string shown(std::string_view text) {
+  return Json(std::string(text)).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
 // ---- Rendered by jinja2 from the real templates -----------------------------------------------------------
 
@@ -216,13 +219,15 @@ const std::vector<Expected>& well_formed() {
        "", {}},
       {"a <|tool", "a <|tool", "", {}},
       {"stray<tool_call|> close<channel|>s", "stray closes", "", {}},
-      {"<|tool_call>call:get_time{city:<|\"|>London<|\"|>}<tool_call|>", "", "", {{"get_time", R"({"city":"London"})"}}},
+      {"<|tool_call>call:get_time{city:<|\"|>London<|\"|>}<tool_call|>", "", "",
+       {{"get_time", R"({"city":"London"})"}}},
       {"<|tool_call>call:empty_args{}<tool_call|>", "", "", {{"empty_args", "{}"}}},
       {"Hello, world!\nWhat's up?<|tool_call>call:get_time{city:<|\"|>Paris<|\"|>}<tool_call|>",
        "Hello, world!\nWhat's up?", "", {{"get_time", R"({"city":"Paris"})"}}},
       {"<|channel>thought\nI'm\nthinking<channel|><|tool_call>call:get_time{city:<|\"|>Paris<|\"|>}<tool_call|>", "",
        "I'm\nthinking", {{"get_time", R"({"city":"Paris"})"}}},
-      {"<|tool_call>call:get_time{city:<|\"|>London<|\"|>}<tool_call|><|tool_call>call:get_weather{city:<|\"|>Paris<|\"|>}<tool_call|>",
+      {"<|tool_call>call:get_time{city:<|\"|>London<|\"|>}<tool_call|>"
+       "<|tool_call>call:get_weather{city:<|\"|>Paris<|\"|>}<tool_call|>",
        "", "", {{"get_time", R"({"city":"London"})"}, {"get_weather", R"({"city":"Paris"})"}}},
       {"<|tool_call>call:f{a:42,b:-7,c:3.14,d:1.5e10,e:-0.5E-3,f:0,g:1e+16}<tool_call|>", "", "",
        {{"f", R"({"a":42,"b":-7,"c":3.14,"d":15000000000.0,"e":-0.0005,"f":0,"g":1e+16})"}}},
@@ -239,7 +244,8 @@ const std::vector<Expected>& well_formed() {
       {"<|tool_call>call:f{<|\"|>odd:key, {}<|\"|>:1,key with space:2,ключ:3}<tool_call|>", "", "",
        {{"f", R"({"key with space":2,"odd:key, {}":1,"ключ":3})"}}},
       {"<|tool_call>call:f{a:1,a:2}<tool_call|>", "", "", {{"f", R"({"a":2})"}}},
-      {"<|tool_call>call:default_api:search{q:<|\"|><|\"|>}<tool_call|>", "", "", {{"default_api:search", R"({"q":""})"}}},
+      {"<|tool_call>call:default_api:search{q:<|\"|><|\"|>}<tool_call|>", "", "",
+       {{"default_api:search", R"({"q":""})"}}},
       {"<|channel>thought\nplan<|tool_call>call:f{}<tool_call|>after", "after", "plan", {{"f", "{}"}}},
       {"Before.<|tool_call>call:f{}<tool_call|> After.<|tool_response>ignored<|tool_call>call:g{}<tool_call|>",
        "Before. After.", "", {{"f", "{}"}}, true},
