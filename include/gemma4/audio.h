@@ -14,8 +14,6 @@
 
 namespace gemma4 {
 
-class WeightSource;
-class ThreadPool;
 
 struct AudioConfig {
   int64_t input_feat_size = 128;  // mel bins
@@ -68,9 +66,8 @@ struct AudioWeights;
 
 class AudioEncoder {
  public:
-  // Binds the "audio_tower.*" and "embed_audio.*" tensors of `weights` (checked against `config`);
-  // `weights` must outlive the encoder.
-  static std::unique_ptr<AudioEncoder> from_weights(const WeightSource& weights, const AudioConfig& config);
+  // Made by the library's loader, which binds the "audio_tower.*" / "embed_audio.*" tensors of a checkpoint.
+  AudioEncoder(const AudioConfig& config, std::unique_ptr<AudioWeights> weights);
   ~AudioEncoder();
 
   const AudioConfig& config() const { return config_; }
@@ -79,13 +76,11 @@ class AudioEncoder {
   int64_t tokens_per_clip(int64_t frames) const;
 
   // mel [clips, frames, input_feat_size], mel_mask [clips, frames] (nonzero = valid).
-  AudioSubsampled subsample(const float* mel, const uint8_t* mel_mask, int64_t clips, int64_t frames,
-                            ThreadPool* pool = nullptr) const;
+  AudioSubsampled subsample(const float* mel, const uint8_t* mel_mask, int64_t clips, int64_t frames) const;
   AudioTokens encode(const float* mel, const uint8_t* mel_mask, int64_t clips, int64_t frames,
-                     AudioSubsampled* subsampled = nullptr, ThreadPool* pool = nullptr) const;
+                     AudioSubsampled* subsampled = nullptr) const;
 
  private:
-  AudioEncoder(const AudioConfig& config, std::unique_ptr<AudioWeights> weights);
   AudioConfig config_;
   std::unique_ptr<AudioWeights> weights_;
 };

@@ -12,8 +12,6 @@
 
 namespace gemma4 {
 
-class WeightSource;
-class ThreadPool;
 
 struct VisionConfig {
   int64_t hidden_dim = 768;
@@ -48,9 +46,8 @@ struct VisionWeights;
 
 class VisionEncoder {
  public:
-  // Binds the "vision_tower.*" and "embed_vision.*" tensors of `weights` (checked against `config`);
-  // `weights` must outlive the encoder.
-  static std::unique_ptr<VisionEncoder> from_weights(const WeightSource& weights, const VisionConfig& config);
+  // Made by the library's loader, which binds the "vision_tower.*" / "embed_vision.*" tensors of a checkpoint.
+  VisionEncoder(const VisionConfig& config, std::unique_ptr<VisionWeights> weights);
   ~VisionEncoder();
 
   const VisionConfig& config() const { return config_; }
@@ -58,13 +55,11 @@ class VisionEncoder {
 
   // Encodes `images` images of `patches` patches each. As in KerasHub, the pooling grid width comes
   // from the largest x position over ALL images of the call, so pass the images of one batch together.
-  // Fills `intermediates` when given. pool: null = the global pool.
+  // Fills `intermediates` when given. Runs on the library's threads (set_num_threads).
   std::vector<float> encode(const float* pixel_values, const int32_t* position_ids, int64_t images,
-                            int64_t patches, VisionIntermediates* intermediates = nullptr,
-                            ThreadPool* pool = nullptr) const;
+                            int64_t patches, VisionIntermediates* intermediates = nullptr) const;
 
  private:
-  VisionEncoder(const VisionConfig& config, std::unique_ptr<VisionWeights> weights);
   VisionConfig config_;
   std::unique_ptr<VisionWeights> weights_;
 };

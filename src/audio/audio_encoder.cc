@@ -6,6 +6,9 @@
 #include <algorithm>
 
 #include "audio/audio_blocks.h"
+#include "audio/audio_weights.h"
+#include "audio/make_audio_encoder.h"
+#include "core/thread_pool.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 
@@ -15,9 +18,8 @@ AudioEncoder::AudioEncoder(const AudioConfig& config, std::unique_ptr<AudioWeigh
     : config_(config), weights_(std::move(weights)) {}
 AudioEncoder::~AudioEncoder() = default;
 
-std::unique_ptr<AudioEncoder> AudioEncoder::from_weights(const WeightSource& weights, const AudioConfig& config) {
-  auto bound = std::make_unique<AudioWeights>(bind_audio_weights(weights, config));
-  return std::unique_ptr<AudioEncoder>(new AudioEncoder(config, std::move(bound)));
+std::unique_ptr<AudioEncoder> make_audio_encoder(const WeightSource& weights, const AudioConfig& config) {
+  return std::make_unique<AudioEncoder>(config, std::make_unique<AudioWeights>(bind_audio_weights(weights, config)));
 }
 
 int64_t AudioEncoder::subsampled_frames(int64_t frames) const {
@@ -29,8 +31,9 @@ int64_t AudioEncoder::tokens_per_clip(int64_t frames) const {
   return (subsampled_frames(frames) - 1) / config_.reduction_factor + 1;
 }
 
-AudioSubsampled AudioEncoder::subsample(const float* mel, const uint8_t* mel_mask, int64_t clips, int64_t frames,
-                                        ThreadPool* pool) const {
+AudioSubsampled AudioEncoder::subsample(const float* mel, const uint8_t* mel_mask, int64_t clips,
+                                        int64_t frames) const {
+  ThreadPool* pool = &ThreadPool::global();
   if (clips < 0 || frames <= 0) {
     throw Error("audio encoder: expected at least one frame per clip, got clips=" + std::to_string(clips) +
                 " frames=" + std::to_string(frames));
@@ -52,8 +55,9 @@ AudioSubsampled AudioEncoder::subsample(const float* mel, const uint8_t* mel_mas
 }
 
 AudioTokens AudioEncoder::encode(const float* mel, const uint8_t* mel_mask, int64_t clips, int64_t frames,
-                                 AudioSubsampled* subsampled, ThreadPool* pool) const {
-  AudioSubsampled sub = subsample(mel, mel_mask, clips, frames, pool);
+                                 AudioSubsampled* subsampled) const {
+  ThreadPool* pool = &ThreadPool::global();
+  AudioSubsampled sub = subsample(mel, mel_mask, clips, frames);
   const AudioConfig& c = config_;
   const int64_t d = c.hidden_size, time = sub.frames, stride = c.reduction_factor;
   const int64_t tokens = tokens_per_clip(frames);

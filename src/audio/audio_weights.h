@@ -6,9 +6,11 @@
 #include <gemma4/audio.h>
 
 #include <string>
+#include <memory>
 #include <vector>
 
 #include "core/tensor.h"
+#include "schema/weight_source.h"
 
 namespace gemma4 {
 

@@ -14,6 +14,8 @@
 #include "model/text_model.h"
 #include "model/weights.h"
 #include "schema/tensor_names.h"
+#include "vision/make_vision_encoder.h"
+#include "audio/make_audio_encoder.h"
 
 namespace gemma4 {
 namespace {
@@ -116,8 +118,8 @@ std::unique_ptr<Backbone> build_backbone(Checkpoint checkpoint, const LoadOption
   if (quantize != DType::F32) requantize_matrices(weights, quantize);
   // The encoders read their tensors from the same source, which the text model's weights keep alive.
   auto parts = std::make_unique<Backbone::Parts>();
-  if (checkpoint.vision) parts->vision = VisionEncoder::from_weights(*checkpoint.weights, *checkpoint.vision);
-  if (checkpoint.audio) parts->audio = AudioEncoder::from_weights(*checkpoint.weights, *checkpoint.audio);
+  if (checkpoint.vision) parts->vision = make_vision_encoder(*checkpoint.weights, *checkpoint.vision);
+  if (checkpoint.audio) parts->audio = make_audio_encoder(*checkpoint.weights, *checkpoint.audio);
   parts->text = std::make_unique<TextModel>(checkpoint.config, std::move(weights));
   return std::make_unique<Backbone>(std::move(parts));
 }

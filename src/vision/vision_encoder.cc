@@ -11,6 +11,7 @@
 #include "vision/vision_attention.h"
 #include "vision/vision_pooling.h"
 #include "vision/vision_weights.h"
+#include "vision/make_vision_encoder.h"
 
 namespace gemma4 {
 namespace {
@@ -119,21 +120,19 @@ VisionEncoder::VisionEncoder(const VisionConfig& config, std::unique_ptr<VisionW
 
 VisionEncoder::~VisionEncoder() = default;
 
-std::unique_ptr<VisionEncoder> VisionEncoder::from_weights(const WeightSource& weights, const VisionConfig& config) {
-  auto bound = std::make_unique<VisionWeights>(bind_vision_weights(weights, config));
-  return std::unique_ptr<VisionEncoder>(new VisionEncoder(config, std::move(bound)));
+std::unique_ptr<VisionEncoder> make_vision_encoder(const WeightSource& weights, const VisionConfig& config) {
+  return std::make_unique<VisionEncoder>(config, std::make_unique<VisionWeights>(bind_vision_weights(weights, config)));
 }
 
 std::vector<float> VisionEncoder::encode(const float* pixel_values, const int32_t* position_ids, int64_t images,
-                                         int64_t patches, VisionIntermediates* intermediates,
-                                         ThreadPool* pool_or_null) const {
+                                         int64_t patches, VisionIntermediates* intermediates) const {
   const VisionConfig& c = config_;
   const int64_t area = c.pool_size * c.pool_size;
   if (images < 0 || patches <= 0 || patches % area != 0) {
     throw Error("vision encoder: " + std::to_string(patches) + " patches per image is not a positive multiple of pool_size^2 = " +
                 std::to_string(area));
   }
-  ThreadPool& pool = pool_or_null ? *pool_or_null : ThreadPool::global();
+  ThreadPool& pool = ThreadPool::global();
   const int64_t rows = images * patches;
   const int64_t hidden = c.hidden_dim;
   // A patch is real unless both coordinates are -1 (KerasHub: any(position != -1)).

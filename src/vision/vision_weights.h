@@ -5,9 +5,11 @@
 
 #include <gemma4/vision.h>
 
+#include <memory>
 #include <vector>
 
 #include "core/tensor.h"
+#include "schema/weight_source.h"
 
 namespace gemma4 {
 

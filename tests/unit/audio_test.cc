@@ -13,6 +13,7 @@
 #include <gemma4/npy.h>
 #include "formats/model_folder.h"
 #include "loading/open_checkpoint.h"
+#include "audio/make_audio_encoder.h"
 #include "schema/weight_source.h"
 
 namespace gemma4 {
@@ -60,7 +61,7 @@ void expect_close_per_clip(const std::vector<float>& actual, const NpyArray& exp
 void check_against_fixture(const std::string& model_path, const std::string& config_path) {
   const Checkpoint model = open_checkpoint(model_path);
   const AudioConfig config = audio_config_from_json(config_path);
-  const auto encoder = AudioEncoder::from_weights(*model.weights, config);
+  const auto encoder = make_audio_encoder(*model.weights, config);
   const AudioInputs in = fixture_inputs();
 
   AudioSubsampled sub;
@@ -101,7 +102,7 @@ std::vector<float> synthetic_mel(int64_t frames, int64_t mels, uint32_t seed) {
 
 std::unique_ptr<AudioEncoder> fixture_encoder(Checkpoint& model) {
   model = open_checkpoint(fixture().string());
-  return AudioEncoder::from_weights(*model.weights, audio_config_from_json((fixture() / "config.json").string()));
+  return make_audio_encoder(*model.weights, audio_config_from_json((fixture() / "config.json").string()));
 }
 
 // The conformer is causal (chunked attention sees only past keys, the light conv is left-padded) and
@@ -174,7 +175,7 @@ TEST(AudioEncoder, MissingOrMisshapedTensorsAreNamed) {
   AudioConfig config = audio_config_from_json((fixture() / "config.json").string());
   config.hidden_size = 32;  // weights are 16 wide
   try {
-    AudioEncoder::from_weights(*model.weights, config);
+    make_audio_encoder(*model.weights, config);
     FAIL() << "a 32-wide config bound 16-wide weights";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("audio_tower.subsample_conv_projection.input_proj_linear.weight"),
@@ -184,7 +185,7 @@ TEST(AudioEncoder, MissingOrMisshapedTensorsAreNamed) {
   WeightSource empty;
   empty.description = "empty source";
   config = audio_config_from_json((fixture() / "config.json").string());
-  EXPECT_THROW(AudioEncoder::from_weights(empty, config), Error);
+  EXPECT_THROW(make_audio_encoder(empty, config), Error);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "formats/model_folder.h"
 #include "loading/open_checkpoint.h"
 #include "schema/weight_source.h"
+#include "vision/make_vision_encoder.h"
 #include "vision/vision_attention.h"
 
 namespace gemma4 {
@@ -57,7 +58,7 @@ struct Encoded {
 Encoded encode_folder(const fs::path& folder, const VisionInputs& in) {
   const Checkpoint model = open_checkpoint(folder.string());
   const VisionConfig config = vision_config_from_json((folder / "config.json").string());
-  const auto encoder = VisionEncoder::from_weights(*model.weights, config);
+  const auto encoder = make_vision_encoder(*model.weights, config);
   Encoded e;
   e.output = encoder->encode(in.pixels.data(), in.positions.data(), in.images(), in.patches(), &e.intermediates);
   return e;
@@ -194,14 +195,14 @@ TEST(VisionEncoder, MissingTensorIsNamed) {
   VisionConfig config = vision_config_from_json((kFixture / "config.json").string());
   config.num_layers = 3;  // the fixture has two
   try {
-    VisionEncoder::from_weights(*model.weights, config);
+    make_vision_encoder(*model.weights, config);
     FAIL() << "expected an error for the missing third block";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("vision_tower.encoder.layers.2."), std::string::npos) << e.what();
   }
   config = vision_config_from_json((kFixture / "config.json").string());
   config.hidden_dim = 16;
-  EXPECT_THROW(VisionEncoder::from_weights(*model.weights, config), Error);
+  EXPECT_THROW(make_vision_encoder(*model.weights, config), Error);
 }
 
 }  // namespace
