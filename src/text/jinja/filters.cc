@@ -332,7 +332,8 @@ Value f_title(Interpreter&, const Value& v, CallArgs&) {
 }
 
 Value f_map(Interpreter& in, const Value& v, CallArgs& a) {
-  std::vector<Value> items = iterate(in, v);
+  // jinja2 maps nothing over a falsy value (None included) instead of failing to iterate it.
+  std::vector<Value> items = truthy(v) ? iterate(in, v) : std::vector<Value>();
   List out;
   out.reserve(items.size());
   const Value* attr = nullptr;
@@ -358,7 +359,8 @@ Value f_map(Interpreter& in, const Value& v, CallArgs& a) {
 }
 
 Value select_impl(Interpreter& in, const Value& v, CallArgs& a, bool by_attr, bool keep) {
-  std::vector<Value> items = iterate(in, v);
+  // jinja2 selects nothing from a falsy value (None included) instead of failing to iterate it.
+  std::vector<Value> items = truthy(v) ? iterate(in, v) : std::vector<Value>();
   size_t pos = 0;
   std::string attr;
   if (by_attr) {

@@ -277,7 +277,7 @@ class Parser {
   NodePtr parse_for() {
     const int line = next().line;
     auto n = make(NodeKind::For, line);
-    n->a = parse_assign_target(true, true, false, {"in"});
+    n->a = parse_assign_target(true, false, false, {"in"});
     expect_name("in");
     n->b = parse_tuple(false, false, {"recursive"}, false);
     if (skip_name("if")) n->c = parse_expression(true);
