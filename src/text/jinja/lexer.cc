@@ -429,7 +429,7 @@ class Lexer {
       digits_text.clear();
       size_t e = p;
       if (src_[e] == '0') {
-        digits_text = "0";
+        digits_text.assign(1, '0');  // assign(1, c): operator=("0") trips a GCC 12 -Wrestrict false positive
         ++e;
         while (e < src_.size()) {
           if (src_[e] == '0') {
