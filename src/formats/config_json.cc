@@ -4,31 +4,16 @@
 #include <gemma4/error.h>
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
+
+#include "core/file_io.h"
+#include "formats/json_file.h"
 
 namespace gemma4 {
 namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-json parse_json(const std::string& text, const std::string& where) {
-  try {
-    return json::parse(text);
-  } catch (const json::exception& e) {
-    throw Error(where + ": not valid JSON (" + e.what() + ")");
-  }
-}
-
-std::string read_text_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot read '" + path.string() + "'");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 // Typed getters that name the key and the file when the value has the wrong type.
 template <typename T>
@@ -264,7 +249,7 @@ Gemma4Config config_from_hf_json(const std::string& json_text, const std::string
 }
 
 Gemma4Config config_from_file(const std::string& path) {
-  const std::string text = read_text_file(path);
+  const std::string text = read_file(path);
   const json root = parse_json(text, path);
   if (root.contains("model_type")) return config_from_hf_json(text, path);
   if (root.contains("class_name") || root.contains("vocabulary_size")) return config_from_keras_json(text, path);
@@ -278,8 +263,8 @@ Gemma4Config config_from_folder(const std::string& folder) {
   Gemma4Config config = config_from_file(path.string());
   // Sentence-transformers pooling head (EmbeddingGemma layout) makes the model an embedding model.
   if (fs::exists(dir / "2_Dense" / "config.json") && fs::exists(dir / "3_Dense" / "config.json")) {
-    const json dense1 = parse_json(read_text_file(dir / "2_Dense" / "config.json"), (dir / "2_Dense/config.json").string());
-    const json dense2 = parse_json(read_text_file(dir / "3_Dense" / "config.json"), (dir / "3_Dense/config.json").string());
+    const json dense1 = read_json_file((dir / "2_Dense" / "config.json").string());
+    const json dense2 = read_json_file((dir / "3_Dense" / "config.json").string());
     config.is_embedding_model = true;
     config.pooling_intermediate_dim = dense1.value("out_features", int64_t{0});
     config.embedding_dim = dense2.value("out_features", int64_t{0});

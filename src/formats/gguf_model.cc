@@ -13,12 +13,13 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <string_view>
 #include <unordered_set>
 
+#include "core/file_io.h"
 #include "formats/gguf.h"
 #include "formats/gguf_writer.h"
+#include "formats/json_file.h"
 #include "kernels/quantize.h"
 #include "kernels/matmul.h"
 #include "schema/tensor_names.h"
@@ -368,12 +369,7 @@ GgufVocab vocab_from_bpe_spec(const text::BpeSpec& spec, const std::string& wher
 
 // The vocabulary, added tokens and merges of a tokenizer.json text (only what the GGUF vocabulary needs).
 text::BpeSpec vocab_lists_from_tokenizer_json(const std::string& text, const std::string& where) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    throw Error(where + ": not valid JSON (" + e.what() + ")");
-  }
+  json j = parse_json(text, where);
   if (!j.is_object() || !j.contains("model") || !j["model"].is_object() || j["model"].value("type", "") != "BPE" ||
       !j["model"].contains("vocab") || !j["model"]["vocab"].is_object()) {
     throw Error(where + ": only BPE tokenizer.json files (as Gemma 4 ships them) can be written to GGUF");
@@ -436,14 +432,6 @@ GgufVocab synthesized_vocab(int64_t vocab_size) {
     if (v.types[i] != kControl && v.types[i] != kUnknown) v.scores[i] = -static_cast<float>(i);
   }
   return v;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot read '" + path + "'");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
 }
 
 int32_t find_piece(const GgufVocab& v, const std::string& piece, int32_t fallback) {

@@ -4,10 +4,10 @@
 #include <hdf5.h>
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
+
+#include "formats/json_file.h"
 
 namespace gemma4 {
 namespace {
@@ -109,14 +109,6 @@ herr_t visit_link(hid_t group, const char* name, const H5L_info_t* info, void* d
   return 0;
 }
 
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot read '" + path + "'");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 }  // namespace
 
 struct KerasH5Store::OpenFile {
@@ -138,13 +130,7 @@ std::unique_ptr<KerasH5Store> KerasH5Store::open(const std::string& path) {
   }
   // Sharded: {"metadata": {...}, "weight_map": {"/layers/dense/vars": "model_00000.weights.h5", ...}}.
   // A group whose variables were split across shards lists every shard holding some of them.
-  using nlohmann::json;
-  json index;
-  try {
-    index = json::parse(read_text_file(path));
-  } catch (const json::exception& e) {
-    throw Error(path + ": not valid JSON: " + e.what());
-  }
+  const nlohmann::json index = read_json_file(path);
   if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
     throw Error(path + ": a sharded Keras weights index needs a \"weight_map\" object");
   }

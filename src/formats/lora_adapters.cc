@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -14,6 +13,7 @@
 #include <sstream>
 
 #include "core/dtype.h"
+#include "formats/json_file.h"
 #include "formats/safetensors.h"
 #include "kernels/matmul.h"
 #include "schema/tensor_names.h"
@@ -51,14 +51,6 @@ std::vector<float> to_floats(const TensorView& view) {
   const int64_t cols = view.cols();
   for (int64_t r = 0; r < view.rows(); ++r) kernels::dequantize_row(view, r, values.data() + r * cols);
   return values;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot read '" + path + "'");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // PEFT's rank_pattern / alpha_pattern: a key matches a module whose name is the key or ends in ".key"
@@ -193,12 +185,7 @@ LoraAdapter read_peft_adapter(const std::string& path, const Gemma4Config& confi
                                                                         "convert it to safetensors)")
                                                           : std::string()));
   }
-  json adapter_config;
-  try {
-    adapter_config = json::parse(read_text(config_path));
-  } catch (const json::exception& e) {
-    throw Error(config_path + ": not valid JSON: " + e.what());
-  }
+  const json adapter_config = read_json_file(config_path);
   const std::string peft_type = adapter_config.value("peft_type", std::string("LORA"));
   if (peft_type != "LORA") throw Error(config_path + ": peft_type is '" + peft_type + "'; only LORA adapters are supported");
   if (adapter_config.value("use_dora", false)) throw Error(config_path + ": use_dora is true; DoRA adapters are not supported");
