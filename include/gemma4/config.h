@@ -98,6 +98,8 @@ Gemma4Config config_from_file(const std::string& path);
 Gemma4Config config_from_folder(const std::string& folder);
 // Writes a Hugging Face config.json text (model_type gemma4_text) for this config.
 std::string config_to_hf_json(const Gemma4Config& config);
+// Writes a KerasHub config.json text ({"class_name": "Gemma4Backbone", "config": {every argument}}).
+std::string config_to_keras_json(const Gemma4Config& config);
 
 const char* layer_type_name(LayerType type);
 

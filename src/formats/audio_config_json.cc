@@ -2,26 +2,14 @@
 #include <gemma4/audio.h>
 #include <gemma4/error.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
+
+#include "formats/json_file.h"
 
 namespace gemma4 {
 namespace {
 
 using json = nlohmann::json;
-
-json read_json(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(path + ": cannot open the config.json");
-  std::stringstream text;
-  text << in.rdbuf();
-  try {
-    return json::parse(text.str());
-  } catch (const json::exception& e) {
-    throw Error(path + ": not valid JSON (" + e.what() + ")");
-  }
-}
 
 // A null output_proj_dims means "no output_proj" (KerasHub's None).
 void read_output_proj_dims(const json& object, int64_t& field) {
@@ -106,12 +94,12 @@ AudioConfig from_hf(const json& root, const json& a) {
 }  // namespace
 
 bool has_audio_config(const std::string& config_json_path) {
-  const json root = read_json(config_json_path);
+  const json root = read_json_file(config_json_path);
   return keras_audio_encoder(root) != nullptr || hf_audio_config(root) != nullptr;
 }
 
 AudioConfig audio_config_from_json(const std::string& config_json_path) {
-  const json root = read_json(config_json_path);
+  const json root = read_json_file(config_json_path);
   try {
     if (const json* a = keras_audio_encoder(root)) return from_keras(*a);
     if (const json* a = hf_audio_config(root)) return from_hf(root, *a);

@@ -4,31 +4,17 @@
 #include <gemma4/error.h>
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
+
+#include "core/file_io.h"
+#include "formats/json_file.h"
+#include "schema/config_fields.h"
 
 namespace gemma4 {
 namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-json parse_json(const std::string& text, const std::string& where) {
-  try {
-    return json::parse(text);
-  } catch (const json::exception& e) {
-    throw Error(where + ": not valid JSON (" + e.what() + ")");
-  }
-}
-
-std::string read_text_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot read '" + path.string() + "'");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 // Typed getters that name the key and the file when the value has the wrong type.
 template <typename T>
@@ -55,6 +41,34 @@ void read_optional(const json& object, const char* key, std::optional<T>& field,
   }
 }
 
+// read_value for plain fields, read_optional for optional ones (null resets them to "not set").
+template <typename T>
+void read_field(const json& object, const char* key, T& field, const std::string& where) {
+  if constexpr (config_fields::kIsOptional<T>) {
+    read_optional(object, key, field, where);
+  } else {
+    read_value(object, key, field, where);
+  }
+}
+
+// A field as JSON: null for an unset optional or an empty string (dtype "" = KerasHub's None).
+template <typename T>
+json field_json(const T& value) {
+  if constexpr (config_fields::kIsOptional<T>) {
+    return value ? json(*value) : json(nullptr);
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return value.empty() ? json(nullptr) : json(value);
+  } else {
+    return json(value);
+  }
+}
+
+json layer_types_json(const std::vector<LayerType>& types) {
+  json list = json::array();
+  for (LayerType type : types) list.push_back(layer_type_name(type));
+  return list;
+}
+
 std::vector<LayerType> parse_layer_types(const json& value, const std::string& where) {
   if (!value.is_array()) throw Error(where + ": layer_types must be a list");
   std::vector<LayerType> types;
@@ -72,43 +86,11 @@ std::vector<LayerType> parse_layer_types(const json& value, const std::string& w
 }
 
 void read_keras_fields(const json& c, Gemma4Config& config, const std::string& where) {
-  read_value(c, "vocabulary_size", config.vocabulary_size, where);
-  read_optional(c, "image_size", config.image_size, where);
-  read_value(c, "num_layers", config.num_layers, where);
-  read_value(c, "num_query_heads", config.num_query_heads, where);
-  read_value(c, "num_key_value_heads", config.num_key_value_heads, where);
-  read_value(c, "hidden_dim", config.hidden_dim, where);
-  read_value(c, "intermediate_dim", config.intermediate_dim, where);
-  read_value(c, "head_dim", config.head_dim, where);
-  read_value(c, "query_head_dim_normalize", config.query_head_dim_normalize, where);
-  read_optional(c, "attention_logit_soft_cap", config.attention_logit_soft_cap, where);
-  read_optional(c, "final_logit_soft_cap", config.final_logit_soft_cap, where);
-  read_value(c, "use_sliding_window_attention", config.use_sliding_window_attention, where);
-  read_value(c, "sliding_window_size", config.sliding_window_size, where);
-  read_value(c, "sliding_window_pattern", config.sliding_window_pattern, where);
-  read_optional(c, "global_head_dim", config.global_head_dim, where);
-  read_value(c, "local_rope_scaling_factor", config.local_rope_scaling_factor, where);
-  read_value(c, "global_rope_scaling_factor", config.global_rope_scaling_factor, where);
-  read_optional(c, "num_audio_tokens_per_clip", config.num_audio_tokens_per_clip, where);
-  read_value(c, "layer_norm_epsilon", config.layer_norm_epsilon, where);
-  read_value(c, "use_bidirectional_attention", config.use_bidirectional_attention, where);
-  read_value(c, "use_vision_bidirectional_attention", config.use_vision_bidirectional_attention, where);
-  read_value(c, "dropout", config.dropout, where);
-  read_value(c, "is_embedding_model", config.is_embedding_model, where);
-  read_optional(c, "pooling_intermediate_dim", config.pooling_intermediate_dim, where);
-  read_optional(c, "embedding_dim", config.embedding_dim, where);
-  read_value(c, "num_kv_shared_layers", config.num_kv_shared_layers, where);
-  read_optional(c, "num_global_key_value_heads", config.num_global_key_value_heads, where);
-  read_value(c, "hidden_size_per_layer_input", config.hidden_size_per_layer_input, where);
-  read_optional(c, "vocab_size_per_layer_input", config.vocab_size_per_layer_input, where);
-  read_optional(c, "global_rope_wavelength", config.global_rope_wavelength, where);
-  read_optional(c, "local_rope_wavelength", config.local_rope_wavelength, where);
-  read_value(c, "global_rope_partial_rotary_factor", config.global_rope_partial_rotary_factor, where);
-  read_value(c, "use_double_wide_mlp", config.use_double_wide_mlp, where);
-  read_value(c, "enable_moe_block", config.enable_moe_block, where);
-  read_optional(c, "num_experts", config.num_experts, where);
-  read_optional(c, "expert_intermediate_dim", config.expert_intermediate_dim, where);
-  read_value(c, "num_experts_per_token", config.num_experts_per_token, where);
+  config_fields::visit_fields(config, [&](const config_fields::FieldSpec& spec, auto& field) {
+    if constexpr (config_fields::kIsScalar<std::remove_cvref_t<decltype(field)>>) {
+      if (spec.keras != nullptr) read_field(c, spec.keras, field, where);
+    }
+  });
   if (c.contains("layer_types") && !c["layer_types"].is_null()) {
     config.layer_types = parse_layer_types(c["layer_types"], where);
   }
@@ -121,6 +103,19 @@ void read_keras_fields(const json& c, Gemma4Config& config, const std::string& w
     }
     if (config.dtype.rfind("mixed_", 0) == 0) config.dtype.clear();
   }
+}
+
+// The Gemma4Backbone config object: every argument, None as null.
+json keras_config_object(const Gemma4Config& config) {
+  json o;
+  config_fields::visit_fields(config, [&](const config_fields::FieldSpec& spec, const auto& field) {
+    using T = std::remove_cvref_t<decltype(field)>;
+    if constexpr (config_fields::kIsScalar<T> || std::is_same_v<T, std::string>) {
+      if (spec.keras != nullptr) o[spec.keras] = field_json(field);
+    }
+  });
+  o["layer_types"] = config.layer_types.empty() ? json(nullptr) : layer_types_json(config.layer_types);
+  return o;
 }
 
 }  // namespace
@@ -170,34 +165,14 @@ Gemma4Config config_from_hf_json(const std::string& json_text, const std::string
   config.vocab_size_per_layer_input = 262144;
   config.global_rope_partial_rotary_factor = 0.25;
 
-  read_value(t, "vocab_size", config.vocabulary_size, where);
-  read_value(t, "hidden_size", config.hidden_dim, where);
-  read_value(t, "intermediate_size", config.intermediate_dim, where);
-  read_value(t, "num_hidden_layers", config.num_layers, where);
-  read_value(t, "num_attention_heads", config.num_query_heads, where);
-  read_value(t, "num_key_value_heads", config.num_key_value_heads, where);
-  read_value(t, "head_dim", config.head_dim, where);
-  read_optional(t, "global_head_dim", config.global_head_dim, where);
-  read_value(t, "rms_norm_eps", config.layer_norm_epsilon, where);
-  read_value(t, "sliding_window", config.sliding_window_size, where);
-  read_optional(t, "final_logit_softcapping", config.final_logit_soft_cap, where);
-  read_optional(t, "attn_logit_softcapping", config.attention_logit_soft_cap, where);
-  read_value(t, "num_kv_shared_layers", config.num_kv_shared_layers, where);
   if (t.contains("hidden_size_per_layer_input") && t["hidden_size_per_layer_input"].is_null()) {
-    config.hidden_size_per_layer_input = 0;
+    config.hidden_size_per_layer_input = 0;  // null means "no per-layer embeddings" here, not the default
   }
-  read_value(t, "hidden_size_per_layer_input", config.hidden_size_per_layer_input, where);
-  read_optional(t, "vocab_size_per_layer_input", config.vocab_size_per_layer_input, where);
-  read_value(t, "use_double_wide_mlp", config.use_double_wide_mlp, where);
-  read_value(t, "enable_moe_block", config.enable_moe_block, where);
-  read_optional(t, "num_experts", config.num_experts, where);
-  read_optional(t, "moe_intermediate_size", config.expert_intermediate_dim, where);
-  if (t.contains("top_k_experts") && !t["top_k_experts"].is_null()) {
-    config.num_experts_per_token = get_as<int64_t>(t, "top_k_experts", where);
-  }
-  read_value(t, "max_position_embeddings", config.max_position_embeddings, where);
-  read_value(t, "pad_token_id", config.pad_token_id, where);
-  read_value(t, "bos_token_id", config.bos_token_id, where);
+  config_fields::visit_fields(config, [&](const config_fields::FieldSpec& spec, auto& field) {
+    if constexpr (config_fields::kIsScalar<std::remove_cvref_t<decltype(field)>>) {
+      if (spec.hf_flags & config_fields::kHfRead) read_field(t, spec.hf, field, where);
+    }
+  });
   for (const json* holder : std::initializer_list<const json*>{&t, &root}) {
     if (holder->contains("eos_token_id") && !(*holder)["eos_token_id"].is_null()) {
       const json& eos = (*holder)["eos_token_id"];
@@ -264,7 +239,7 @@ Gemma4Config config_from_hf_json(const std::string& json_text, const std::string
 }
 
 Gemma4Config config_from_file(const std::string& path) {
-  const std::string text = read_text_file(path);
+  const std::string text = read_file(path);
   const json root = parse_json(text, path);
   if (root.contains("model_type")) return config_from_hf_json(text, path);
   if (root.contains("class_name") || root.contains("vocabulary_size")) return config_from_keras_json(text, path);
@@ -278,8 +253,8 @@ Gemma4Config config_from_folder(const std::string& folder) {
   Gemma4Config config = config_from_file(path.string());
   // Sentence-transformers pooling head (EmbeddingGemma layout) makes the model an embedding model.
   if (fs::exists(dir / "2_Dense" / "config.json") && fs::exists(dir / "3_Dense" / "config.json")) {
-    const json dense1 = parse_json(read_text_file(dir / "2_Dense" / "config.json"), (dir / "2_Dense/config.json").string());
-    const json dense2 = parse_json(read_text_file(dir / "3_Dense" / "config.json"), (dir / "3_Dense/config.json").string());
+    const json dense1 = read_json_file((dir / "2_Dense" / "config.json").string());
+    const json dense2 = read_json_file((dir / "3_Dense" / "config.json").string());
     config.is_embedding_model = true;
     config.pooling_intermediate_dim = dense1.value("out_features", int64_t{0});
     config.embedding_dim = dense2.value("out_features", int64_t{0});
@@ -288,23 +263,30 @@ Gemma4Config config_from_folder(const std::string& folder) {
   return config;
 }
 
+std::string config_to_keras_json(const Gemma4Config& config) {
+  const json root = {{"class_name", "Gemma4Backbone"}, {"config", keras_config_object(config)}};
+  return root.dump(2) + "\n";
+}
+
 std::string config_to_hf_json(const Gemma4Config& c) {
   json t;
+  json extensions;  // Gemma4Backbone settings with no (faithful) Hugging Face field
+  config_fields::visit_fields(c, [&](const config_fields::FieldSpec& spec, const auto& field) {
+    using T = std::remove_cvref_t<decltype(field)>;
+    if constexpr (config_fields::kIsScalar<T>) {
+      if (spec.hf_flags & config_fields::kHfWrite) t[spec.hf] = field_json(field);
+      if (spec.hf_flags & config_fields::kHfExtension) extensions[spec.keras] = field_json(field);
+    }
+  });
   t["model_type"] = "gemma4_text";
   t["architectures"] = {"Gemma4ForCausalLM"};
-  t["vocab_size"] = c.vocabulary_size;
-  t["hidden_size"] = c.hidden_dim;
-  t["intermediate_size"] = c.intermediate_dim;
-  t["num_hidden_layers"] = c.num_layers;
-  t["num_attention_heads"] = c.num_query_heads;
-  t["num_key_value_heads"] = c.num_key_value_heads;
-  t["head_dim"] = c.head_dim;
-  t["global_head_dim"] = c.global_head_dim.value_or(c.head_dim);
-  t["attention_k_eq_v"] = c.num_global_key_value_heads.has_value();
-  t["num_global_key_value_heads"] = c.num_global_key_value_heads ? json(*c.num_global_key_value_heads) : json(nullptr);
   t["hidden_activation"] = "gelu_pytorch_tanh";
-  t["rms_norm_eps"] = c.layer_norm_epsilon;
-  t["sliding_window"] = c.sliding_window_size;
+  t["tie_word_embeddings"] = true;
+  // Values Hugging Face derives differently from KerasHub.
+  t["global_head_dim"] = c.global_head_dim.value_or(c.head_dim);
+  t["vocab_size_per_layer_input"] = c.ple_vocab_size();
+  t["top_k_experts"] = c.enable_moe_block ? json(c.num_experts_per_token) : json(nullptr);
+  t["attention_k_eq_v"] = c.num_global_key_value_heads.has_value();
   json types = json::array();
   for (int64_t layer = 0; layer < c.num_layers; ++layer) types.push_back(layer_type_name(c.layer_type(layer)));
   t["layer_types"] = types;
@@ -315,31 +297,8 @@ std::string config_to_hf_json(const Gemma4Config& c) {
   if (c.local_rope_scaling_factor != 1.0) local["factor"] = c.local_rope_scaling_factor;
   if (c.global_rope_scaling_factor != 1.0) global["factor"] = c.global_rope_scaling_factor;
   t["rope_parameters"] = {{"sliding_attention", local}, {"full_attention", global}};
-  t["final_logit_softcapping"] = c.final_logit_soft_cap ? json(*c.final_logit_soft_cap) : json(nullptr);
   t["use_bidirectional_attention"] = c.use_vision_bidirectional_attention ? json("vision") : json(nullptr);
-  t["hidden_size_per_layer_input"] = c.hidden_size_per_layer_input;
-  t["vocab_size_per_layer_input"] = c.ple_vocab_size();
-  t["num_kv_shared_layers"] = c.num_kv_shared_layers;
-  t["use_double_wide_mlp"] = c.use_double_wide_mlp;
-  t["enable_moe_block"] = c.enable_moe_block;
-  t["num_experts"] = c.num_experts ? json(*c.num_experts) : json(nullptr);
-  t["top_k_experts"] = c.enable_moe_block ? json(c.num_experts_per_token) : json(nullptr);
-  t["moe_intermediate_size"] = c.expert_intermediate_dim ? json(*c.expert_intermediate_dim) : json(nullptr);
-  t["max_position_embeddings"] = c.max_position_embeddings;
-  t["tie_word_embeddings"] = true;
-  t["pad_token_id"] = c.pad_token_id;
-  t["bos_token_id"] = c.bos_token_id;
   t["eos_token_id"] = c.eos_token_ids.size() == 1 ? json(c.eos_token_ids[0]) : json(c.eos_token_ids);
-  // Gemma4Backbone settings with no Hugging Face field.
-  json extensions;
-  extensions["use_bidirectional_attention"] = c.use_bidirectional_attention;
-  extensions["use_sliding_window_attention"] = c.use_sliding_window_attention;
-  extensions["is_embedding_model"] = c.is_embedding_model;
-  extensions["pooling_intermediate_dim"] = c.pooling_intermediate_dim ? json(*c.pooling_intermediate_dim) : json(nullptr);
-  extensions["embedding_dim"] = c.embedding_dim ? json(*c.embedding_dim) : json(nullptr);
-  extensions["attention_logit_soft_cap"] = c.attention_logit_soft_cap ? json(*c.attention_logit_soft_cap) : json(nullptr);
-  extensions["local_rope_scaling_factor"] = c.local_rope_scaling_factor;
-  extensions["global_rope_scaling_factor"] = c.global_rope_scaling_factor;
   t["keras_hub_extensions"] = extensions;
   return t.dump(2) + "\n";
 }

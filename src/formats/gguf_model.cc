@@ -13,14 +13,16 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <string_view>
 #include <unordered_set>
 
+#include "core/file_io.h"
 #include "formats/gguf.h"
 #include "formats/gguf_writer.h"
+#include "formats/json_file.h"
 #include "kernels/quantize.h"
 #include "kernels/matmul.h"
+#include "schema/config_fields.h"
 #include "schema/tensor_names.h"
 
 namespace gemma4 {
@@ -48,6 +50,50 @@ std::vector<int64_t> per_layer_ints(const gguf::GgufFile& file, const std::strin
   return std::vector<int64_t>(static_cast<size_t>(layers), file.get_int(name));
 }
 
+// The metadata keys of schema/config_fields.h that hold one plain value (Gguf::kRequired / kOptional / kReadOnly).
+void read_plain_fields(const gguf::GgufFile& f, Gemma4Config& c) {
+  using config_fields::Gguf;
+  config_fields::visit_fields(c, [&](const config_fields::FieldSpec& spec, auto& field) {
+    using T = std::remove_cvref_t<decltype(field)>;
+    if constexpr (config_fields::kIsScalar<T>) {
+      if (spec.gguf_rule != Gguf::kRequired && spec.gguf_rule != Gguf::kOptional && spec.gguf_rule != Gguf::kReadOnly) {
+        return;
+      }
+      constexpr bool kFloat = std::is_floating_point_v<T> || std::is_same_v<T, std::optional<double>>;
+      if (spec.gguf_rule == Gguf::kRequired) {
+        if constexpr (kFloat) field = f.get_float(spec.gguf); else field = f.get_int(spec.gguf);
+      } else if constexpr (kFloat) {
+        if (auto value = f.get_float_opt(spec.gguf)) field = *value;
+      } else {
+        if (auto value = f.get_int_opt(spec.gguf)) field = *value;
+      }
+    }
+  });
+}
+
+// Writes those keys: integers as u32 (as llama.cpp's converter does), reals as f32; an unset optional is left out.
+void write_plain_fields(gguf::GgufWriter& w, const Gemma4Config& c) {
+  using config_fields::Gguf;
+  config_fields::visit_fields(c, [&](const config_fields::FieldSpec& spec, const auto& field) {
+    using T = std::remove_cvref_t<decltype(field)>;
+    if constexpr (config_fields::kIsScalar<T>) {
+      if (spec.gguf_rule != Gguf::kRequired && spec.gguf_rule != Gguf::kOptional) return;
+      auto put = [&](auto value) {
+        if constexpr (std::is_floating_point_v<decltype(value)>) {
+          w.add_f32(spec.gguf, static_cast<float>(value));
+        } else {
+          w.add_u32(spec.gguf, static_cast<uint32_t>(value));
+        }
+      };
+      if constexpr (config_fields::kIsOptional<T>) {
+        if (field) put(*field);
+      } else {
+        put(field);
+      }
+    }
+  });
+}
+
 Gemma4Config config_from_gguf(const gguf::GgufFile& f) {
   const std::string& p = f.path();
   auto fail = [&](const std::string& message) { return Error("GGUF file '" + p + "': " + message); };
@@ -55,10 +101,8 @@ Gemma4Config config_from_gguf(const gguf::GgufFile& f) {
   if (arch != kArch) throw fail("general.architecture is '" + arch + "', expected 'gemma4'");
 
   Gemma4Config c;
-  c.num_layers = f.get_int(key("block_count"));
+  read_plain_fields(f, c);
   if (c.num_layers <= 0 || c.num_layers > 100000) throw fail("block_count is " + std::to_string(c.num_layers));
-  c.hidden_dim = f.get_int(key("embedding_length"));
-  c.num_query_heads = f.get_int(key("attention.head_count"));
   c.global_head_dim = f.get_int(key("attention.key_length"));
   c.head_dim = f.get_int_opt(key("attention.key_length_swa")).value_or(*c.global_head_dim);
   for (const auto& [k_name, v_name] : {std::pair{"attention.key_length", "attention.value_length"},
@@ -69,9 +113,6 @@ Gemma4Config config_from_gguf(const gguf::GgufFile& f) {
                  std::to_string(*vl) + "); Gemma 4 needs equal key and value head sizes");
     }
   }
-  c.layer_norm_epsilon = f.get_float(key("attention.layer_norm_rms_epsilon"));
-  c.sliding_window_size = f.get_int_opt(key("attention.sliding_window")).value_or(c.sliding_window_size);
-  c.max_position_embeddings = f.get_int_opt(key("context_length")).value_or(c.max_position_embeddings);
 
   // Layer types: a bool per layer (true = sliding), or llama.cpp's integer period form.
   const gguf::Value* pattern = f.find(key("attention.sliding_window_pattern"));
@@ -90,11 +131,10 @@ Gemma4Config config_from_gguf(const gguf::GgufFile& f) {
       c.layer_types.push_back(l % period < period - 1 ? LayerType::kSliding : LayerType::kFull);
     }
   }
-  c.num_kv_shared_layers = f.get_int_opt(key("attention.shared_kv_layers")).value_or(0);
 
   // Rotary: whole head on both layer kinds; partial rotation of full layers is encoded in rope_freqs.
-  c.global_rope_wavelength = f.get_float_opt(key("rope.freq_base")).value_or(1e6);
-  c.local_rope_wavelength = f.get_float_opt(key("rope.freq_base_swa")).value_or(1e4);
+  if (!c.global_rope_wavelength) c.global_rope_wavelength = 1e6;  // KerasHub's None, made explicit
+  if (!c.local_rope_wavelength) c.local_rope_wavelength = 1e4;
   if (auto dims = f.get_int_opt(key("rope.dimension_count")); dims && *dims != *c.global_head_dim) {
     throw fail("rope.dimension_count is " + std::to_string(*dims) + " but key_length is " +
                std::to_string(*c.global_head_dim) + "; only whole-head rotation (with rope_freqs) is supported");
@@ -128,14 +168,13 @@ Gemma4Config config_from_gguf(const gguf::GgufFile& f) {
       }
     }
   }
-  if (auto cap = f.get_float_opt(key("final_logit_softcapping")); cap && *cap > 0) c.final_logit_soft_cap = *cap;
+  if (c.final_logit_soft_cap && *c.final_logit_soft_cap <= 0) c.final_logit_soft_cap.reset();  // 0 = no cap
 
   // Vocabulary and PLE sizes come from the tensors themselves.
   const gguf::TensorInfo* embed = f.find_tensor("token_embd.weight");
   if (embed == nullptr) throw fail("tensor 'token_embd.weight' (embed_tokens.weight) is missing");
   if (embed->ne.size() != 2) throw fail("tensor 'token_embd.weight' has shape " + shape_to_string(embed->shape()) + ", expected 2-D");
   c.vocabulary_size = embed->ne[1];
-  c.hidden_size_per_layer_input = f.get_int_opt(key("embedding_length_per_layer_input")).value_or(0);
   if (c.hidden_size_per_layer_input > 0) {
     if (const gguf::TensorInfo* ple = f.find_tensor("per_layer_token_embd.weight"); ple && ple->ne.size() == 2) {
       c.vocab_size_per_layer_input = ple->ne[1];
@@ -189,9 +228,7 @@ Gemma4Config config_from_gguf(const gguf::GgufFile& f) {
     c.expert_intermediate_dim = per_layer_ints(f, key("expert_feed_forward_length"), c.num_layers)[0];
   }
 
-  c.bos_token_id = f.get_int_opt("tokenizer.ggml.bos_token_id").value_or(c.bos_token_id);
   if (auto eos = f.get_int_opt("tokenizer.ggml.eos_token_id")) c.eos_token_ids = {*eos};
-  c.pad_token_id = f.get_int_opt("tokenizer.ggml.padding_token_id").value_or(c.pad_token_id);
   try {
     c.validate();
   } catch (const Error& e) {
@@ -368,12 +405,7 @@ GgufVocab vocab_from_bpe_spec(const text::BpeSpec& spec, const std::string& wher
 
 // The vocabulary, added tokens and merges of a tokenizer.json text (only what the GGUF vocabulary needs).
 text::BpeSpec vocab_lists_from_tokenizer_json(const std::string& text, const std::string& where) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    throw Error(where + ": not valid JSON (" + e.what() + ")");
-  }
+  json j = parse_json(text, where);
   if (!j.is_object() || !j.contains("model") || !j["model"].is_object() || j["model"].value("type", "") != "BPE" ||
       !j["model"].contains("vocab") || !j["model"]["vocab"].is_object()) {
     throw Error(where + ": only BPE tokenizer.json files (as Gemma 4 ships them) can be written to GGUF");
@@ -438,14 +470,6 @@ GgufVocab synthesized_vocab(int64_t vocab_size) {
   return v;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot read '" + path + "'");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 int32_t find_piece(const GgufVocab& v, const std::string& piece, int32_t fallback) {
   for (size_t i = 0; i < v.tokens.size(); ++i) {
     if (v.tokens[i] == piece) return static_cast<int32_t>(i);
@@ -488,9 +512,10 @@ void write_gguf_model(const std::string& path, const Checkpoint& model, DType ty
   w.add_u32("general.quantization_version", 2);
   const auto L = c.num_layers;
   const int64_t ghd = c.global_head_dim.value_or(c.head_dim);
-  w.add_u32(key("block_count"), static_cast<uint32_t>(L));
-  w.add_u32(key("context_length"), static_cast<uint32_t>(c.max_position_embeddings));
-  w.add_u32(key("embedding_length"), static_cast<uint32_t>(c.hidden_dim));
+  Gemma4Config plain = c;  // KerasHub's None wavelengths written as the values they stand for
+  plain.global_rope_wavelength = c.global_rope_wavelength.value_or(1e6);
+  plain.local_rope_wavelength = c.local_rope_wavelength.value_or(1e4);
+  write_plain_fields(w, plain);
   std::vector<int32_t> ffn, kv;
   std::vector<bool> sliding;
   for (int64_t l = 0; l < L; ++l) {
@@ -500,22 +525,14 @@ void write_gguf_model(const std::string& path, const Checkpoint& model, DType ty
   }
   auto uniform = [](const std::vector<int32_t>& v) { return std::equal(v.begin() + 1, v.end(), v.begin()); };
   if (uniform(ffn)) w.add_u32(key("feed_forward_length"), ffn[0]); else w.add_i32_array(key("feed_forward_length"), ffn);
-  w.add_u32(key("attention.head_count"), static_cast<uint32_t>(c.num_query_heads));
   if (uniform(kv)) w.add_u32(key("attention.head_count_kv"), kv[0]); else w.add_i32_array(key("attention.head_count_kv"), kv);
   w.add_u32(key("attention.key_length"), static_cast<uint32_t>(ghd));
   w.add_u32(key("attention.value_length"), static_cast<uint32_t>(ghd));
   w.add_u32(key("attention.key_length_swa"), static_cast<uint32_t>(c.head_dim));
   w.add_u32(key("attention.value_length_swa"), static_cast<uint32_t>(c.head_dim));
-  w.add_f32(key("attention.layer_norm_rms_epsilon"), static_cast<float>(c.layer_norm_epsilon));
-  w.add_u32(key("attention.sliding_window"), static_cast<uint32_t>(c.sliding_window_size));
   w.add_bool_array(key("attention.sliding_window_pattern"), sliding);
-  w.add_u32(key("attention.shared_kv_layers"), static_cast<uint32_t>(c.num_kv_shared_layers));
-  w.add_u32(key("embedding_length_per_layer_input"), static_cast<uint32_t>(c.hidden_size_per_layer_input));
-  w.add_f32(key("rope.freq_base"), static_cast<float>(c.global_rope_wavelength.value_or(1e6)));
-  w.add_f32(key("rope.freq_base_swa"), static_cast<float>(c.local_rope_wavelength.value_or(1e4)));
   w.add_u32(key("rope.dimension_count"), static_cast<uint32_t>(ghd));
   w.add_u32(key("rope.dimension_count_swa"), static_cast<uint32_t>(c.head_dim));
-  if (c.final_logit_soft_cap) w.add_f32(key("final_logit_softcapping"), static_cast<float>(*c.final_logit_soft_cap));
   if (c.enable_moe_block) {
     w.add_u32(key("expert_count"), static_cast<uint32_t>(*c.num_experts));
     w.add_u32(key("expert_used_count"), static_cast<uint32_t>(c.num_experts_per_token));
@@ -542,7 +559,6 @@ void write_gguf_model(const std::string& path, const Checkpoint& model, DType ty
   w.add_u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(c.eos_token_ids.empty() ? 1 : c.eos_token_ids[0]));
   const int32_t unk = find_piece(vocab, "<unk>", -1);
   if (unk >= 0) w.add_u32("tokenizer.ggml.unknown_token_id", static_cast<uint32_t>(unk));
-  w.add_u32("tokenizer.ggml.padding_token_id", static_cast<uint32_t>(c.pad_token_id));
   w.add_bool("tokenizer.ggml.add_bos_token", true);
   w.add_bool("tokenizer.ggml.add_space_prefix", false);
 

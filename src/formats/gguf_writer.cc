@@ -4,8 +4,8 @@
 
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
+
+#include "core/file_io.h"
 
 namespace gemma4::gguf {
 namespace {
@@ -102,8 +102,7 @@ void GgufWriter::add_tensor(const std::string& name, DType dtype, const Shape& s
 }
 
 void GgufWriter::write(const std::string& path) const {
-  std::vector<uint8_t> head;
-  head.insert(head.end(), {'G', 'G', 'U', 'F'});
+  std::vector<uint8_t> head = {'G', 'G', 'U', 'F'};
   put<uint32_t>(head, 3);
   put<uint64_t>(head, tensors_.size());
   put<uint64_t>(head, kv_count_);
@@ -119,11 +118,8 @@ void GgufWriter::write(const std::string& path) const {
   }
   head.resize(head.size() + padding(head.size(), alignment_), 0);
 
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error("cannot write GGUF file '" + tmp + "'");
-    out.write(reinterpret_cast<const char*>(head.data()), static_cast<std::streamsize>(head.size()));
+  write_file_atomic(path, [&](FileSink& out) {
+    out.write(head.data(), head.size());
     std::vector<uint8_t> bytes;
     const std::vector<char> zeros(alignment_, 0);
     for (const auto& t : tensors_) {
@@ -134,14 +130,10 @@ void GgufWriter::write(const std::string& path) const {
                     " bytes, expected " + std::to_string(t.nbytes) + " for " + dtype_name(t.dtype) + " " +
                     shape_to_string(t.shape));
       }
-      out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-      out.write(zeros.data(), static_cast<std::streamsize>(padding(bytes.size(), alignment_)));
+      out.write(bytes.data(), bytes.size());
+      out.write(zeros.data(), padding(bytes.size(), alignment_));
     }
-    if (!out) throw Error("error while writing GGUF file '" + tmp + "' (disk full?)");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error("cannot rename '" + tmp + "' to '" + path + "': " + ec.message());
+  });
 }
 
 }  // namespace gemma4::gguf

@@ -1,87 +1,18 @@
 #include "formats/keras_h5.h"
 
 #include <gemma4/error.h>
-#include <hdf5.h>
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
+
+#include "formats/hdf5_handle.h"
+#include "formats/json_file.h"
 
 namespace gemma4 {
 namespace {
 
 namespace fs = std::filesystem;
-
-// HDF5 prints its error stack to stderr by default; we turn that off and put the library's own
-// description of what failed into our error messages instead.
-void quiet_hdf5() {
-  static const bool done = [] {
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-    return true;
-  }();
-  (void)done;
-}
-
-herr_t collect_error(unsigned, const H5E_error2_t* error, void* data) {
-  auto* messages = static_cast<std::vector<std::string>*>(data);
-  if (error->desc != nullptr && *error->desc != '\0') messages->push_back(error->desc);
-  return 0;
-}
-
-// The deepest (most specific) messages of the current HDF5 error stack, e.g. "truncated file: eof = ...".
-std::string hdf5_reason() {
-  std::vector<std::string> messages;
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_error, &messages);
-  H5Eclear2(H5E_DEFAULT);
-  if (messages.empty()) return "HDF5 gave no reason";
-  std::string reason = messages.back();
-  if (messages.size() > 1 && messages.front() != reason) reason = messages.front() + ": " + reason;
-  return reason;
-}
-
-// Closes an HDF5 handle when it goes out of scope.
-class Handle {
- public:
-  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  ~Handle() {
-    if (id_ >= 0) close_(id_);
-  }
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  hid_t get() const { return id_; }
-  bool ok() const { return id_ >= 0; }
-
- private:
-  hid_t id_;
-  herr_t (*close_)(hid_t);
-};
-
-// The value of a string attribute (h5py writes variable-length UTF-8 strings), or "" if absent.
-std::string string_attribute(hid_t object, const char* name) {
-  if (H5Aexists(object, name) <= 0) return "";
-  Handle attr(H5Aopen(object, name, H5P_DEFAULT), H5Aclose);
-  if (!attr.ok()) return "";
-  Handle type(H5Aget_type(attr.get()), H5Tclose);
-  if (H5Tget_class(type.get()) != H5T_STRING) return "";
-  std::string value;
-  if (H5Tis_variable_str(type.get()) > 0) {
-    Handle memory(H5Tcopy(H5T_C_S1), H5Tclose);
-    H5Tset_size(memory.get(), H5T_VARIABLE);
-    H5Tset_cset(memory.get(), H5Tget_cset(type.get()));
-    char* text = nullptr;
-    if (H5Aread(attr.get(), memory.get(), &text) >= 0 && text != nullptr) {
-      value = text;
-      H5free_memory(text);
-    }
-  } else {
-    std::vector<char> text(H5Tget_size(type.get()) + 1, '\0');
-    if (H5Aread(attr.get(), type.get(), text.data()) >= 0) value = text.data();
-  }
-  H5Eclear2(H5E_DEFAULT);
-  return value;
-}
 
 std::string type_description(hid_t type) {
   const char* kind = "unknown";
@@ -102,28 +33,18 @@ struct VisitState {
 
 herr_t visit_link(hid_t group, const char* name, const H5L_info_t* info, void* data) {
   if (info->type != H5L_TYPE_HARD) return 0;  // Keras never writes soft or external links
-  Handle object(H5Oopen(group, name, H5P_DEFAULT), H5Oclose);
+  H5Handle object(H5Oopen(group, name, H5P_DEFAULT), H5Oclose);
   if (object.ok() && H5Iget_type(object.get()) == H5I_DATASET) {
     static_cast<VisitState*>(data)->dataset_paths.push_back(name);
   }
   return 0;
 }
 
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot read '" + path + "'");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 }  // namespace
 
 struct KerasH5Store::OpenFile {
-  hid_t id = -1;
-  ~OpenFile() {
-    if (id >= 0) H5Fclose(id);
-  }
+  H5Handle file{-1, H5Fclose};
+  hid_t id() const { return file.get(); }
 };
 
 KerasH5Store::~KerasH5Store() = default;
@@ -138,13 +59,7 @@ std::unique_ptr<KerasH5Store> KerasH5Store::open(const std::string& path) {
   }
   // Sharded: {"metadata": {...}, "weight_map": {"/layers/dense/vars": "model_00000.weights.h5", ...}}.
   // A group whose variables were split across shards lists every shard holding some of them.
-  using nlohmann::json;
-  json index;
-  try {
-    index = json::parse(read_text_file(path));
-  } catch (const json::exception& e) {
-    throw Error(path + ": not valid JSON: " + e.what());
-  }
+  const nlohmann::json index = read_json_file(path);
   if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
     throw Error(path + ": a sharded Keras weights index needs a \"weight_map\" object");
   }
@@ -186,7 +101,7 @@ std::unique_ptr<KerasH5Store> KerasH5Store::open(const std::string& path) {
     for (const auto& shard : shards) {
       const auto& file = store->files_.at((folder / shard).string());
       std::string name = group.empty() || group[0] != '/' ? "/" + group : group;
-      if (H5Lexists(file->id, name.c_str(), H5P_DEFAULT) > 0) found = true;
+      if (H5Lexists(file->id(), name.c_str(), H5P_DEFAULT) > 0) found = true;
       H5Eclear2(H5E_DEFAULT);
     }
     if (!found) {
@@ -203,17 +118,17 @@ void KerasH5Store::index_file(const std::string& file) {
     throw Error(file + ": not an HDF5 file (a Keras .weights.h5 file was expected)");
   }
   auto open_file = std::make_unique<OpenFile>();
-  open_file->id = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (open_file->id < 0) throw Error(file + ": cannot open the HDF5 file (truncated or damaged?): " + hdf5_reason());
+  open_file->file = H5Handle(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!open_file->file.ok()) throw Error(file + ": cannot open the HDF5 file (truncated or damaged?): " + hdf5_reason());
   VisitState state;
-  if (H5Lvisit(open_file->id, H5_INDEX_NAME, H5_ITER_INC, visit_link, &state) < 0) {
+  if (H5Lvisit(open_file->id(), H5_INDEX_NAME, H5_ITER_INC, visit_link, &state) < 0) {
     throw Error(file + ": cannot list the HDF5 file's contents (truncated or damaged?): " + hdf5_reason());
   }
   for (const auto& path : state.dataset_paths) {
-    Handle dataset(H5Dopen2(open_file->id, path.c_str(), H5P_DEFAULT), H5Dclose);
+    H5Handle dataset(H5Dopen2(open_file->id(), path.c_str(), H5P_DEFAULT), H5Dclose);
     if (!dataset.ok()) throw Error(file + ": cannot open dataset '" + path + "': " + hdf5_reason());
-    Handle space(H5Dget_space(dataset.get()), H5Sclose);
-    Handle type(H5Dget_type(dataset.get()), H5Tclose);
+    H5Handle space(H5Dget_space(dataset.get()), H5Sclose);
+    H5Handle type(H5Dget_type(dataset.get()), H5Tclose);
     if (!space.ok() || !type.ok()) throw Error(file + ": cannot read the header of dataset '" + path + "': " + hdf5_reason());
     const int rank = H5Sget_simple_extent_ndims(space.get());
     if (rank < 0) throw Error(file + ": dataset '" + path + "' has no simple shape");
@@ -225,7 +140,7 @@ void KerasH5Store::index_file(const std::string& file) {
     for (hsize_t dim : dims) entry.shape.push_back(static_cast<int64_t>(dim));
     const size_t element_size = H5Tget_size(type.get());
     const H5T_class_t type_class = H5Tget_class(type.get());
-    const std::string marked = string_attribute(dataset.get(), "dtype");
+    const std::string marked = h5_string_attribute(dataset.get(), "dtype");
     if (marked == "bfloat16" && element_size == 2) {
       entry.dtype = DType::BF16;
     } else if (type_class == H5T_FLOAT && H5Tget_order(type.get()) == H5T_ORDER_LE && element_size == 4) {
@@ -255,9 +170,9 @@ void KerasH5Store::read(const std::string& path, std::vector<uint8_t>& out) cons
   const KerasDataset* entry = find(path);
   if (entry == nullptr) throw Error(description_ + ": no dataset '" + path + "'");
   const OpenFile& file = *files_.at(entry->file);
-  Handle dataset(H5Dopen2(file.id, path.c_str(), H5P_DEFAULT), H5Dclose);
+  H5Handle dataset(H5Dopen2(file.id(), path.c_str(), H5P_DEFAULT), H5Dclose);
   if (!dataset.ok()) throw Error(entry->file + ": cannot open dataset '" + path + "': " + hdf5_reason());
-  Handle type(H5Dget_type(dataset.get()), H5Tclose);
+  H5Handle type(H5Dget_type(dataset.get()), H5Tclose);
   out.resize(entry->nbytes);
   if (entry->nbytes == 0) return;
   // Reading with the stored type as the memory type copies the bytes unconverted.

@@ -4,10 +4,10 @@
 #include <gemma4/error.h>
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "core/file_io.h"
+#include "formats/json_file.h"
 #include "formats/keras_h5.h"
 #include "formats/keras_names.h"
 #include "formats/model_folder.h"
@@ -18,18 +18,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-json read_json(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot read '" + path.string() + "'");
-  std::ostringstream text;
-  text << in.rdbuf();
-  try {
-    return json::parse(text.str());
-  } catch (const json::exception& e) {
-    throw Error(path.string() + ": not valid JSON: " + e.what());
-  }
-}
-
 bool starts_with(const std::string& text, const char* prefix) { return text.rfind(prefix, 0) == 0; }
 
 // KerasHub saves the SentencePiece model as an asset; a Hugging Face tokenizer.json is accepted too
@@ -39,7 +27,7 @@ std::string find_tokenizer(const fs::path& folder) {
                                     folder / "assets" / "tokenizer" / "tokenizer.json", folder / "tokenizer.json"}) {
     if (!fs::exists(candidate)) continue;
     if (candidate.extension() != ".json") return candidate.string();
-    const json root = read_json(candidate);
+    const json root = read_json_file(candidate.string());
     if (root.is_object() && root.contains("model") && root["model"].is_object()) return candidate.string();
   }
   return "";
@@ -56,12 +44,12 @@ Checkpoint read_keras_preset(const std::string& folder) {
   if (!fs::exists(dir / "config.json")) throw Error("KerasHub preset '" + folder + "' has no config.json");
   Checkpoint loaded;
   loaded.path = folder;
-  loaded.config = config_from_keras_json(read_json(dir / "config.json").dump(), (dir / "config.json").string());
+  loaded.config = config_from_keras_json(read_file((dir / "config.json").string()), (dir / "config.json").string());
   loaded.format = "kerashub";
 
   std::string versions;
   if (fs::exists(dir / "metadata.json")) {
-    const json metadata = read_json(dir / "metadata.json");
+    const json metadata = read_json_file((dir / "metadata.json").string());
     if (!metadata.is_object()) throw Error((dir / "metadata.json").string() + ": expected a JSON object");
     if (metadata.contains("keras_hub_version") && metadata["keras_hub_version"].is_string()) {
       versions = " (keras_hub " + metadata["keras_hub_version"].get<std::string>() + ")";

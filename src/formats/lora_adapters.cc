@@ -1,12 +1,10 @@
 // Readers for the two LoRA adapter formats: Hugging Face PEFT folders and KerasHub `.lora.h5` files.
 #include <gemma4/error.h>
 #include <gemma4/lora.h>
-#include <hdf5.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -14,6 +12,8 @@
 #include <sstream>
 
 #include "core/dtype.h"
+#include "formats/hdf5_handle.h"
+#include "formats/json_file.h"
 #include "formats/safetensors.h"
 #include "kernels/matmul.h"
 #include "schema/tensor_names.h"
@@ -53,14 +53,6 @@ std::vector<float> to_floats(const TensorView& view) {
   return values;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot read '" + path + "'");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // PEFT's rank_pattern / alpha_pattern: a key matches a module whose name is the key or ends in ".key"
 // (PEFT matches re.match(rf"(.*\.)?{key}$", name)).
 std::optional<double> pattern_value(const json& patterns, const std::string& module, const std::string& file) {
@@ -77,14 +69,6 @@ std::optional<double> pattern_value(const json& patterns, const std::string& mod
 
 // ---------------------------------------------------------------------------------------------------
 // HDF5 helpers for the KerasHub file (KerasH5Store is float-only; the rank here is an integer).
-
-struct H5Closer {
-  hid_t id;
-  herr_t (*close)(hid_t);
-  ~H5Closer() {
-    if (id >= 0) close(id);
-  }
-};
 
 herr_t collect_group_name(hid_t, const char* name, const H5L_info_t*, void* data) {
   static_cast<std::vector<std::string>*>(data)->push_back(name);
@@ -110,13 +94,13 @@ struct H5Array {
 
 H5Array read_h5_floats(hid_t file, const std::string& path, const std::string& filename) {
   if (!link_exists(file, path)) throw Error(filename + ": no dataset '" + path + "'");
-  H5Closer dataset{H5Dopen2(file, path.c_str(), H5P_DEFAULT), H5Dclose};
-  if (dataset.id < 0) throw Error(filename + ": cannot open dataset '" + path + "'");
-  H5Closer space{H5Dget_space(dataset.id), H5Sclose};
-  H5Closer type{H5Dget_type(dataset.id), H5Tclose};
-  const int rank = H5Sget_simple_extent_ndims(space.id);
+  H5Handle dataset(H5Dopen2(file, path.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!dataset.ok()) throw Error(filename + ": cannot open dataset '" + path + "': " + hdf5_reason());
+  H5Handle space(H5Dget_space(dataset.get()), H5Sclose);
+  H5Handle type(H5Dget_type(dataset.get()), H5Tclose);
+  const int rank = H5Sget_simple_extent_ndims(space.get());
   std::vector<hsize_t> dims(static_cast<size_t>(std::max(rank, 0)));
-  if (rank > 0) H5Sget_simple_extent_dims(space.id, dims.data(), nullptr);
+  if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
   H5Array array;
   int64_t count = 1;
   for (hsize_t d : dims) {
@@ -125,29 +109,16 @@ H5Array read_h5_floats(hid_t file, const std::string& path, const std::string& f
   }
   array.values.resize(static_cast<size_t>(count));
   // Keras stores bfloat16 as 2-byte values marked dtype="bfloat16"; everything else HDF5 converts.
-  bool bf16 = false;
-  if (H5Aexists(dataset.id, "dtype") > 0) {
-    H5Closer attr{H5Aopen(dataset.id, "dtype", H5P_DEFAULT), H5Aclose};
-    H5Closer attr_type{H5Aget_type(attr.id), H5Tclose};
-    if (H5Tget_class(attr_type.id) == H5T_STRING && H5Tis_variable_str(attr_type.id) > 0) {
-      H5Closer memory{H5Tcopy(H5T_C_S1), H5Tclose};
-      H5Tset_size(memory.id, H5T_VARIABLE);
-      char* text = nullptr;
-      if (H5Aread(attr.id, memory.id, &text) >= 0 && text != nullptr) {
-        bf16 = std::string(text) == "bfloat16";
-        H5free_memory(text);
-      }
-    }
-  }
+  const bool bf16 = h5_string_attribute(dataset.get(), "dtype") == "bfloat16";
   if (bf16) {
     std::vector<uint16_t> raw(array.values.size());
-    if (H5Dread(dataset.id, type.id, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()) < 0) {
+    if (H5Dread(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()) < 0) {
       throw Error(filename + ": cannot read dataset '" + path + "'");
     }
     for (size_t i = 0; i < raw.size(); ++i) array.values[i] = bf16_to_f32(raw[i]);
   } else {
-    if (H5Tget_class(type.id) != H5T_FLOAT) throw Error(filename + ": dataset '" + path + "' is not floating point");
-    if (H5Dread(dataset.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, array.values.data()) < 0) {
+    if (H5Tget_class(type.get()) != H5T_FLOAT) throw Error(filename + ": dataset '" + path + "' is not floating point");
+    if (H5Dread(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, array.values.data()) < 0) {
       throw Error(filename + ": cannot read dataset '" + path + "'");
     }
   }
@@ -156,11 +127,11 @@ H5Array read_h5_floats(hid_t file, const std::string& path, const std::string& f
 
 int64_t read_h5_integer(hid_t file, const std::string& path, const std::string& filename) {
   if (!link_exists(file, path)) throw Error(filename + ": no dataset '" + path + "' (not a KerasHub .lora.h5 file?)");
-  H5Closer dataset{H5Dopen2(file, path.c_str(), H5P_DEFAULT), H5Dclose};
-  H5Closer space{H5Dget_space(dataset.id), H5Sclose};
-  if (H5Sget_simple_extent_npoints(space.id) != 1) throw Error(filename + ": dataset '" + path + "' is not a scalar");
+  H5Handle dataset(H5Dopen2(file, path.c_str(), H5P_DEFAULT), H5Dclose);
+  H5Handle space(H5Dget_space(dataset.get()), H5Sclose);
+  if (H5Sget_simple_extent_npoints(space.get()) != 1) throw Error(filename + ": dataset '" + path + "' is not a scalar");
   long long value = 0;
-  if (H5Dread(dataset.id, H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value) < 0) {
+  if (H5Dread(dataset.get(), H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value) < 0) {
     throw Error(filename + ": cannot read dataset '" + path + "' as an integer");
   }
   return value;
@@ -193,12 +164,7 @@ LoraAdapter read_peft_adapter(const std::string& path, const Gemma4Config& confi
                                                                         "convert it to safetensors)")
                                                           : std::string()));
   }
-  json adapter_config;
-  try {
-    adapter_config = json::parse(read_text(config_path));
-  } catch (const json::exception& e) {
-    throw Error(config_path + ": not valid JSON: " + e.what());
-  }
+  const json adapter_config = read_json_file(config_path);
   const std::string peft_type = adapter_config.value("peft_type", std::string("LORA"));
   if (peft_type != "LORA") throw Error(config_path + ": peft_type is '" + peft_type + "'; only LORA adapters are supported");
   if (adapter_config.value("use_dora", false)) throw Error(config_path + ": use_dora is true; DoRA adapters are not supported");
@@ -292,19 +258,19 @@ LoraAdapter read_peft_adapter(const std::string& path, const Gemma4Config& confi
 
 LoraAdapter read_keras_lora(const std::string& path, const Gemma4Config& config, const LoraReadOptions& options) {
   if (!fs::exists(path)) throw Error("KerasHub LoRA file '" + path + "' does not exist");
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  quiet_hdf5();
   if (H5Fis_hdf5(path.c_str()) <= 0) throw Error(path + ": not an HDF5 file (a KerasHub .lora.h5 file was expected)");
-  H5Closer file{H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose};
-  if (file.id < 0) throw Error(path + ": cannot open the HDF5 file");
+  H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!file.ok()) throw Error(path + ": cannot open the HDF5 file: " + hdf5_reason());
 
   // Backbone.save_lora_weights (keras_hub/src/models/backbone.py) writes "lora/vars/rank" and, for each
   // LoRA-enabled layer, "lora/<index>/vars/lora_kernel_a" and ".../lora_kernel_b", where <index> is the
   // layer's position among the backbone's layers that have weights (Layer._flatten_layers order).
-  const int64_t rank = read_h5_integer(file.id, "lora/vars/rank", path);
+  const int64_t rank = read_h5_integer(file.get(), "lora/vars/rank", path);
   if (rank <= 0) throw Error(path + ": lora/vars/rank is " + std::to_string(rank) + ", expected a positive rank");
-  H5Closer group{H5Gopen2(file.id, "lora", H5P_DEFAULT), H5Gclose};
+  H5Handle group(H5Gopen2(file.get(), "lora", H5P_DEFAULT), H5Gclose);
   std::vector<std::string> children;
-  H5Literate(group.id, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_group_name, &children);
+  H5Literate(group.get(), H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_group_name, &children);
   std::vector<int64_t> indices;
   for (const std::string& child : children) {
     if (child == "vars") continue;
@@ -319,8 +285,8 @@ LoraAdapter read_keras_lora(const std::string& path, const Gemma4Config& config,
   std::vector<H5Array> a_arrays, b_arrays;
   for (int64_t index : indices) {
     const std::string base = "lora/" + std::to_string(index) + "/vars/";
-    a_arrays.push_back(read_h5_floats(file.id, base + "lora_kernel_a", path));
-    b_arrays.push_back(read_h5_floats(file.id, base + "lora_kernel_b", path));
+    a_arrays.push_back(read_h5_floats(file.get(), base + "lora_kernel_a", path));
+    b_arrays.push_back(read_h5_floats(file.get(), base + "lora_kernel_b", path));
     const H5Array& a = a_arrays.back();
     const H5Array& b = b_arrays.back();
     if (a.shape.empty() || a.shape.back() != rank || b.shape.size() != 2 || b.shape[0] != rank) {

@@ -5,9 +5,9 @@
 #include <gemma4/vision.h>
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/file_io.h"
 #include "formats/safetensors.h"
 #include "schema/tensor_names.h"
 
@@ -16,11 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw Error("cannot write '" + path.string() + "'");
-  out << text;
-}
+void write_text(const fs::path& path, const std::string& text) { write_file_atomic(path.string(), text); }
 
 }  // namespace
 

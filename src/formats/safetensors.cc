@@ -5,11 +5,12 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/file_io.h"
 #include "core/mapped_file.h"
+#include "formats/json_file.h"
 
 namespace gemma4 {
 namespace {
@@ -131,13 +132,7 @@ WeightSource read_safetensors_folder(const std::string& folder) {
   const fs::path dir(folder);
   const fs::path index_path = dir / "model.safetensors.index.json";
   if (fs::exists(index_path)) {
-    json index;
-    try {
-      std::ifstream in(index_path);
-      index = json::parse(in);
-    } catch (const json::exception& e) {
-      throw Error(index_path.string() + ": not valid JSON (" + e.what() + ")");
-    }
+    const json index = read_json_file(index_path.string());
     if (!index.contains("weight_map") || !index["weight_map"].is_object()) {
       throw Error(index_path.string() + ": has no \"weight_map\" object");
     }
@@ -184,15 +179,12 @@ void write_safetensors(const std::string& path, const std::vector<NamedTensor>& 
   }
   std::string header_text = header.dump();
   while ((header_text.size() + 8) % 8 != 0) header_text.push_back(' ');
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw Error("cannot write '" + path + "'");
-  const uint64_t header_size = header_text.size();
-  out.write(reinterpret_cast<const char*>(&header_size), 8);
-  out.write(header_text.data(), static_cast<std::streamsize>(header_text.size()));
-  for (const auto& tensor : tensors) {
-    out.write(reinterpret_cast<const char*>(tensor.view.data), static_cast<std::streamsize>(tensor.view.nbytes));
-  }
-  if (!out) throw Error("failed while writing '" + path + "'");
+  write_file_atomic(path, [&](FileSink& out) {
+    const uint64_t header_size = header_text.size();
+    out.write(&header_size, 8);
+    out.write(header_text);
+    for (const auto& tensor : tensors) out.write(tensor.view.data, tensor.view.nbytes);
+  });
 }
 
 }  // namespace gemma4

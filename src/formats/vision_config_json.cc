@@ -2,9 +2,9 @@
 #include <gemma4/error.h>
 #include <gemma4/vision.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
+
+#include "formats/json_file.h"
 
 namespace gemma4 {
 namespace {
@@ -14,18 +14,6 @@ using json = nlohmann::json;
 template <typename T>
 void read(const json& object, const char* key, T& field) {
   if (object.contains(key) && !object[key].is_null()) field = object[key].get<T>();
-}
-
-json parse_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(path + ": cannot open the config file");
-  std::stringstream text;
-  text << in.rdbuf();
-  try {
-    return json::parse(text.str());
-  } catch (const json::exception& e) {
-    throw Error(path + ": not valid JSON (" + e.what() + ")");
-  }
 }
 
 // KerasHub: {"config": {"vision_encoder": {"config": {...}}}}; null when absent.
@@ -89,12 +77,12 @@ VisionConfig from_hf(const json& root, const json& v) {
 }  // namespace
 
 bool has_vision_config(const std::string& config_json_path) {
-  const json root = parse_file(config_json_path);
+  const json root = read_json_file(config_json_path);
   return keras_vision(root) != nullptr || hf_vision(root) != nullptr;
 }
 
 VisionConfig vision_config_from_json(const std::string& path) {
-  const json root = parse_file(path);
+  const json root = read_json_file(path);
   VisionConfig c;
   try {
     if (const json* v = keras_vision(root)) {

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
+#include "core/file_io.h"
 #include "formats/gguf_model.h"
 #include "formats/model_folder.h"
 #include "formats/tokenizer_json_writer.h"
@@ -70,11 +70,9 @@ std::shared_ptr<WeightSource> float_weights(std::shared_ptr<WeightSource> in, co
 
 void write_hf_tokenizer(const TokenizerSource& tokenizer, const fs::path& dir) {
   if (!tokenizer.file.empty() && fs::exists(tokenizer.file)) {
-    fs::copy_file(tokenizer.file, dir / fs::path(tokenizer.file).filename(), fs::copy_options::overwrite_existing);
+    write_file_atomic((dir / fs::path(tokenizer.file).filename()).string(), read_file(tokenizer.file));
   } else if (tokenizer.bpe) {
-    std::ofstream out(dir / "tokenizer.json", std::ios::binary | std::ios::trunc);
-    out << tokenizer_json_from_bpe_spec(*tokenizer.bpe);
-    if (!out) throw Error("cannot write '" + (dir / "tokenizer.json").string() + "'");
+    write_file_atomic((dir / "tokenizer.json").string(), tokenizer_json_from_bpe_spec(*tokenizer.bpe));
   }
 }
 
