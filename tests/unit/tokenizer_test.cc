@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -483,6 +484,91 @@ TEST(RealTokenizer, LoadsFastAndMatchesHuggingFace) {
     }
     streamed += stream.flush();
     EXPECT_EQ(streamed, tok->decode(ids));
+  }
+}
+
+// ---- A tokenizer.json shaped like Gemma 4's ---------------------------------------------------------------
+// tests/text/test_gemma4_tokenizer.sh builds it (make_gemma4_tokenizer.py: Gemma 3's BPE with Gemma 4's 24
+// added tokens) and runs these with GEMMA4_TOKENIZER_JSON set; without it they skip. Expected ids: transformers'
+// Gemma4Config defaults and convert_gemma4_weights.py (media, pad/eos/bos, generation_config's stop ids
+// [eos, <turn|>, <|tool_response>] = [1, 106, 50]) and the ids public Gemma 4 tokenizer excerpts give.
+
+// Loaded once for both tests (the 262k vocabulary takes a moment); null when the variable is unset.
+const Tokenizer* gemma4_tokenizer_or_skip() {
+  static const std::unique_ptr<Tokenizer> tok = [] {
+    const char* path = std::getenv("GEMMA4_TOKENIZER_JSON");
+    return path == nullptr || *path == '\0' ? nullptr : Tokenizer::load(path);
+  }();
+  return tok.get();
+}
+
+TEST(Gemma4TokenizerJson, SpecialIdsAndStopIds) {
+  const Tokenizer* tok = gemma4_tokenizer_or_skip();
+  if (!tok) GTEST_SKIP() << "GEMMA4_TOKENIZER_JSON not set (run tests/text/test_gemma4_tokenizer.sh)";
+  EXPECT_EQ(tok->vocab_size(), 262144u);
+  const auto& s = tok->special_ids();
+  EXPECT_EQ(s.pad, 0);
+  EXPECT_EQ(s.eos, 1);
+  EXPECT_EQ(s.bos, 2);
+  EXPECT_EQ(s.unk, 3);
+  EXPECT_EQ(s.mask, 4);
+  EXPECT_EQ(s.tool_declaration_start, 46);
+  EXPECT_EQ(s.tool_declaration_end, 47);
+  EXPECT_EQ(s.tool_call_start, 48);
+  EXPECT_EQ(s.tool_call_end, 49);
+  EXPECT_EQ(s.tool_response_start, 50);
+  EXPECT_EQ(s.tool_response_end, 51);
+  EXPECT_EQ(s.string_quote, 52);
+  EXPECT_EQ(s.think, 98);
+  EXPECT_EQ(s.channel_start, 100);
+  EXPECT_EQ(s.channel_end, 101);
+  EXPECT_EQ(s.turn_start, 105);
+  EXPECT_EQ(s.turn_end, 106);
+  EXPECT_EQ(s.image_start, 255999);
+  EXPECT_EQ(s.audio_start, 256000);
+  EXPECT_EQ(s.image, 258880);
+  EXPECT_EQ(s.audio, 258881);
+  EXPECT_EQ(s.image_end, 258882);
+  EXPECT_EQ(s.audio_end, 258883);
+  EXPECT_EQ(s.video, 258884);
+  EXPECT_EQ(s.start_of_turn, -1);  // Gemma 3's names are gone
+  EXPECT_EQ(s.end_of_turn, -1);
+  EXPECT_EQ(tok->bos_id(), 2);
+  EXPECT_EQ(tok->eos_id(), 1);
+  EXPECT_EQ(tok->pad_id(), 0);
+  EXPECT_EQ(tok->unk_id(), 3);
+  EXPECT_EQ(tok->stop_ids(), (Ids{1, 106, 50}));
+}
+
+TEST(Gemma4TokenizerJson, AddedTokensAreSpecialAndWhole) {
+  const Tokenizer* tok = gemma4_tokenizer_or_skip();
+  if (!tok) GTEST_SKIP() << "GEMMA4_TOKENIZER_JSON not set (run tests/text/test_gemma4_tokenizer.sh)";
+  const std::vector<std::pair<int32_t, std::string>> added = {
+      {0, "<pad>"}, {1, "<eos>"}, {2, "<bos>"}, {3, "<unk>"}, {4, "<mask>"}, {46, "<|tool>"}, {47, "<tool|>"},
+      {48, "<|tool_call>"}, {49, "<tool_call|>"}, {50, "<|tool_response>"}, {51, "<tool_response|>"},
+      {52, "<|\"|>"}, {98, "<|think|>"}, {100, "<|channel>"}, {101, "<channel|>"}, {105, "<|turn>"},
+      {106, "<turn|>"}, {255999, "<|image>"}, {256000, "<|audio>"}, {258880, "<|image|>"}, {258881, "<|audio|>"},
+      {258882, "<image|>"}, {258883, "<audio|>"}, {258884, "<|video|>"}};
+  Ids all;
+  std::string text;
+  for (const auto& [id, piece] : added) {
+    EXPECT_TRUE(tok->is_special(id)) << piece;
+    EXPECT_EQ(tok->piece_to_id(piece), id) << piece;
+    EXPECT_EQ(tok->token_to_piece(id), piece);
+    EXPECT_EQ(tok->encode(piece), (Ids{id})) << piece;
+    all.push_back(id);
+    text += piece;
+  }
+  EXPECT_EQ(tok->encode(text), all);  // adjacent tokens, e.g. <|image><|image|><image|>, stay apart
+  EXPECT_EQ(tok->decode(all), text);
+  EXPECT_EQ(tok->decode(all, /*skip_special=*/true), "");
+  // Ordinary pieces next to them are not special: "\n" (107), Gemma 3's former added tokens ([multimodal] at 5,
+  // <unused0> at 6, which stay in the vocabulary as plain pieces).
+  for (const int32_t id : {5, 6, 107, 108, 9259}) EXPECT_FALSE(tok->is_special(id)) << id;
+  // Gemma 3's names are ordinary text now: never one token.
+  for (const char* old : {"<start_of_turn>", "<end_of_turn>", "<start_of_image>", "<end_of_image>"}) {
+    EXPECT_EQ(tok->piece_to_id(old), -1) << old;
+    EXPECT_GT(tok->encode(old).size(), 1u) << old;
   }
 }
 
