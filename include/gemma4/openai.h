@@ -2,7 +2,8 @@
 // response JSON and server-sent-event chunks. `gemma4 serve` (tools/gemma4/cmd_serve.cc) puts it on a socket;
 // keeping it here makes every request and error shape unit-testable.
 //
-//   POST /v1/chat/completions   {"messages": [...] (text, image_url and input_audio parts), "max_tokens",
+//   POST /v1/chat/completions   {"messages": [...] (role, content as text or text / image_url / input_audio
+//                                parts, name, tool_calls, tool_call_id, reasoning_content), "max_tokens",
 //                                "temperature", "top_p", "top_k", "min_p",
 //                                "repetition_penalty", "seed", "stop", "stream", "stream_options"}
 //   POST /v1/completions        {"prompt": "text", same sampling fields}

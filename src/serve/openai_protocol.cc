@@ -6,10 +6,17 @@
 #include <array>
 #include <limits>
 
+#include "text/chat_message_json.h"
+
 namespace gemma4::serve {
 namespace {
 
-using Json = nlohmann::json;
+using Json = nlohmann::json;             // responses
+using RequestJson = text::OrderedJson;    // requests: tool-call arguments keep their key order
+using text::find_field;
+using text::string_field;
+using text::json_type_name;
+using text::wrong_type;
 
 // Model text is valid UTF-8 by the tokenizer's contract, but a bad byte must never turn into an exception here.
 std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
@@ -18,37 +25,11 @@ ApiError bad_request(const std::string& message, const std::string& param, const
   return ApiError(400, message, param, code);
 }
 
-const char* json_type_name(const Json& j) {
-  switch (j.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::object: return "an object";
-    case Json::value_t::array: return "an array";
-    case Json::value_t::string: return "a string";
-    case Json::value_t::boolean: return "a boolean";
-    case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return "an integer";
-    case Json::value_t::number_float: return "a number with a fraction";
-    default: return "an unsupported value";
-  }
-}
-
-ApiError wrong_type(const std::string& param, const std::string& expected, const Json& found) {
-  return bad_request("'" + param + "' must be " + expected + ", not " + json_type_name(found), param,
-                     "invalid_type");
-}
-
-// The field's value, or null when it is absent or null (OpenAI treats both as "not given").
-const Json* find_field(const Json& object, const char* key) {
-  const auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
-Json parse_body(std::string_view body) {
-  Json j;
+RequestJson parse_body(std::string_view body) {
+  RequestJson j;
   try {
-    j = Json::parse(body.begin(), body.end());
-  } catch (const Json::parse_error& e) {
+    j = RequestJson::parse(body.begin(), body.end());
+  } catch (const RequestJson::parse_error& e) {
     // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 9: syntax error ..."
     std::string what = e.what();
     const size_t start = what.find("] ");
@@ -61,22 +42,15 @@ Json parse_body(std::string_view body) {
   return j;
 }
 
-std::optional<std::string> string_field(const Json& object, const char* key, const std::string& param) {
-  const Json* value = find_field(object, key);
-  if (!value) return std::nullopt;
-  if (!value->is_string()) throw wrong_type(param, "a string", *value);
-  return value->get<std::string>();
-}
-
-std::optional<double> number_field(const Json& object, const char* key) {
-  const Json* value = find_field(object, key);
+std::optional<double> number_field(const RequestJson& object, const char* key) {
+  const RequestJson* value = find_field(object, key);
   if (!value) return std::nullopt;
   if (!value->is_number()) throw wrong_type(key, "a number", *value);
   return value->get<double>();
 }
 
-std::optional<int64_t> integer_field(const Json& object, const char* key) {
-  const Json* value = find_field(object, key);
+std::optional<int64_t> integer_field(const RequestJson& object, const char* key) {
+  const RequestJson* value = find_field(object, key);
   if (!value) return std::nullopt;
   if (value->is_number_unsigned()) {
     if (value->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
@@ -88,8 +62,8 @@ std::optional<int64_t> integer_field(const Json& object, const char* key) {
   return value->get<int64_t>();
 }
 
-std::optional<bool> bool_field(const Json& object, const char* key) {
-  const Json* value = find_field(object, key);
+std::optional<bool> bool_field(const RequestJson& object, const char* key) {
+  const RequestJson* value = find_field(object, key);
   if (!value) return std::nullopt;
   if (!value->is_boolean()) throw wrong_type(key, "true or false", *value);
   return value->get<bool>();
@@ -100,101 +74,8 @@ ApiError out_of_range(const std::string& param, const std::string& allowed, doub
   return bad_request("'" + param + "' must be " + allowed + ", got " + dump(shown), param, "invalid_value");
 }
 
-// {"image_url": {"url": "data:image/png;base64,..."}} (or the url as a plain string) -> the image's bytes.
-std::string image_part(const Json& part, const std::string& where) {
-  const Json* field = find_field(part, "image_url");
-  if (!field) throw bad_request("'" + where + ".image_url' is required", where + ".image_url", "missing_field");
-  std::string url;
-  if (field->is_string()) {
-    url = field->get<std::string>();
-  } else if (field->is_object()) {
-    const auto inner = string_field(*field, "url", where + ".image_url.url");
-    if (!inner) throw bad_request("'" + where + ".image_url.url' is required", where + ".image_url.url", "missing_field");
-    url = *inner;
-  } else {
-    throw wrong_type(where + ".image_url", "an object with a url", *field);
-  }
-  const size_t comma = url.find(',');
-  if (url.rfind("data:", 0) != 0 || comma == std::string::npos ||
-      url.substr(0, comma).find(";base64") == std::string::npos) {
-    throw bad_request("'" + where + ".image_url.url' must be a data URL (data:image/...;base64,...); the server fetches "
-                      "nothing", where + ".image_url.url", "unsupported_value");
-  }
-  return decode_base64(std::string_view(url).substr(comma + 1), where + ".image_url.url");
-}
-
-// {"input_audio": {"data": base64, "format": "wav"}} -> the WAV file's bytes.
-std::string audio_part(const Json& part, const std::string& where) {
-  const Json* field = find_field(part, "input_audio");
-  if (!field || !field->is_object()) {
-    throw bad_request("'" + where + ".input_audio' must be an object with data and format", where + ".input_audio",
-                      field ? "invalid_type" : "missing_field");
-  }
-  const auto format = string_field(*field, "format", where + ".input_audio.format");
-  if (format && *format != "wav") {
-    throw bad_request("'" + where + ".input_audio.format' is '" + *format + "'; this server reads wav",
-                      where + ".input_audio.format", "unsupported_value");
-  }
-  const auto data = string_field(*field, "data", where + ".input_audio.data");
-  if (!data) throw bad_request("'" + where + ".input_audio.data' is required", where + ".input_audio.data", "missing_field");
-  return decode_base64(*data, where + ".input_audio.data");
-}
-
-ChatMessage parse_message(const Json& j, size_t index, CompletionRequest* media) {
-  const std::string where = "messages[" + std::to_string(index) + "]";
-  if (!j.is_object()) throw wrong_type(where, "an object", j);
-  ChatMessage message;
-  const auto role = string_field(j, "role", where + ".role");
-  if (!role) throw bad_request("'" + where + ".role' is required", where + ".role", "missing_field");
-  static constexpr std::array<std::string_view, 5> kRoles = {"system", "developer", "user", "assistant", "tool"};
-  if (std::find(kRoles.begin(), kRoles.end(), *role) == kRoles.end()) {
-    throw bad_request("'" + where + ".role' must be one of system, developer, user, assistant, tool; got '" +
-                          *role + "'", where + ".role", "invalid_value");
-  }
-  message.role = *role;
-  const Json* content = find_field(j, "content");
-  if (!content) {
-    // An assistant turn may be only tool calls; every other turn has something to say.
-    if (message.role != "assistant") {
-      throw bad_request("'" + where + ".content' is required", where + ".content", "missing_field");
-    }
-  } else if (content->is_string()) {
-    message.content = content->get<std::string>();
-  } else if (content->is_array()) {
-    for (size_t i = 0; i < content->size(); ++i) {
-      const Json& part = (*content)[i];
-      const std::string part_where = where + ".content[" + std::to_string(i) + "]";
-      if (!part.is_object()) throw wrong_type(part_where, "an object", part);
-      const auto type = string_field(part, "type", part_where + ".type");
-      if (!type) throw bad_request("'" + part_where + ".type' is required", part_where + ".type", "missing_field");
-      if (*type == "image_url") {
-        message.parts.push_back({ChatContentPart::Kind::Image, ""});
-        media->images.push_back(image_part(part, part_where));
-        continue;
-      }
-      if (*type == "input_audio") {
-        message.parts.push_back({ChatContentPart::Kind::Audio, ""});
-        media->audio.push_back(audio_part(part, part_where));
-        continue;
-      }
-      if (*type != "text") {
-        throw bad_request("'" + part_where + ".type' is '" + *type + "'; this server takes text, image_url and input_audio",
-                          part_where + ".type", "unsupported_value");
-      }
-      const auto text = string_field(part, "text", part_where + ".text");
-      if (!text) throw bad_request("'" + part_where + ".text' is required", part_where + ".text", "missing_field");
-      message.parts.push_back({ChatContentPart::Kind::Text, *text});
-    }
-  } else {
-    throw wrong_type(where + ".content", "a string or an array of content parts", *content);
-  }
-  if (auto id = string_field(j, "tool_call_id", where + ".tool_call_id")) message.tool_call_id = *id;
-  if (auto name = string_field(j, "name", where + ".name")) message.name = *name;
-  return message;
-}
-
 // The fields both endpoints share.
-void parse_common(const Json& j, CompletionRequest& request) {
+void parse_common(const RequestJson& j, CompletionRequest& request) {
   if (auto model = string_field(j, "model", "model")) request.model = *model;
 
   auto max_tokens = integer_field(j, "max_tokens");
@@ -236,7 +117,7 @@ void parse_common(const Json& j, CompletionRequest& request) {
                         "unsupported_parameter");
     }
   }
-  if (const Json* seed = find_field(j, "seed")) {
+  if (const RequestJson* seed = find_field(j, "seed")) {
     if (seed->is_number_unsigned()) {
       s.seed = seed->get<uint64_t>();
     } else if (seed->is_number_integer()) {
@@ -249,16 +130,16 @@ void parse_common(const Json& j, CompletionRequest& request) {
   if (auto n = integer_field(j, "n"); n && *n != 1) {
     throw bad_request("'n' must be 1: this server returns one choice per request", "n", "unsupported_parameter");
   }
-  if (const Json* logprobs = find_field(j, "logprobs")) {
+  if (const RequestJson* logprobs = find_field(j, "logprobs")) {
     const bool wanted = logprobs->is_boolean() ? logprobs->get<bool>()
                                                : !(logprobs->is_number() && logprobs->get<double>() == 0);
     if (wanted) throw bad_request("'logprobs' is not supported", "logprobs", "unsupported_parameter");
   }
-  if (const Json* tools = find_field(j, "tools"); tools && !(tools->is_array() && tools->empty())) {
+  if (const RequestJson* tools = find_field(j, "tools"); tools && !(tools->is_array() && tools->empty())) {
     throw bad_request("'tools' is not supported by this server", "tools", "unsupported_parameter");
   }
 
-  if (const Json* stop = find_field(j, "stop")) {
+  if (const RequestJson* stop = find_field(j, "stop")) {
     if (stop->is_string()) {
       request.stop.push_back(stop->get<std::string>());
     } else if (stop->is_array()) {
@@ -276,9 +157,9 @@ void parse_common(const Json& j, CompletionRequest& request) {
   }
 
   if (auto stream = bool_field(j, "stream")) request.stream = *stream;
-  if (const Json* options = find_field(j, "stream_options")) {
+  if (const RequestJson* options = find_field(j, "stream_options")) {
     if (!options->is_object()) throw wrong_type("stream_options", "an object", *options);
-    if (const Json* usage = find_field(*options, "include_usage")) {
+    if (const RequestJson* usage = find_field(*options, "include_usage")) {
       if (!usage->is_boolean()) throw wrong_type("stream_options.include_usage", "true or false", *usage);
       request.include_usage = usage->get<bool>();
     }
@@ -383,29 +264,44 @@ Endpoint route_request(std::string_view method, std::string_view path) {
 }
 
 CompletionRequest parse_chat_completion_request(std::string_view body) {
-  const Json j = parse_body(body);
-  CompletionRequest request;
-  request.endpoint = Endpoint::ChatCompletions;
-  const Json* messages = find_field(j, "messages");
-  if (!messages) throw bad_request("'messages' is required", "messages", "missing_field");
-  if (!messages->is_array()) throw wrong_type("messages", "an array of messages", *messages);
-  if (messages->empty()) throw bad_request("'messages' must not be empty", "messages", "invalid_value");
-  for (size_t i = 0; i < messages->size(); ++i) request.messages.push_back(parse_message((*messages)[i], i, &request));
-  parse_common(j, request);
-  return request;
+  try {
+    const RequestJson j = parse_body(body);
+    CompletionRequest request;
+    request.endpoint = Endpoint::ChatCompletions;
+    const RequestJson* messages = find_field(j, "messages");
+    if (!messages) throw bad_request("'messages' is required", "messages", "missing_field");
+    if (!messages->is_array()) throw wrong_type("messages", "an array of messages", *messages);
+    if (messages->empty()) throw bad_request("'messages' must not be empty", "messages", "invalid_value");
+    for (size_t i = 0; i < messages->size(); ++i) {
+      text::ParsedChatMessage parsed = text::parse_chat_message((*messages)[i], i, {.strict = true});
+      for (const text::ChatMediaData& media : parsed.media) {
+        auto& list = media.kind == ChatContentPart::Kind::Image ? request.images : request.audio;
+        list.push_back(decode_base64(media.base64, media.param));
+      }
+      request.messages.push_back(std::move(parsed.message));
+    }
+    parse_common(j, request);
+    return request;
+  } catch (const text::JsonFieldError& e) {
+    throw bad_request(e.what(), e.param(), e.code());
+  }
 }
 
 CompletionRequest parse_completion_request(std::string_view body) {
-  const Json j = parse_body(body);
-  CompletionRequest request;
-  request.endpoint = Endpoint::Completions;
-  const Json* prompt = find_field(j, "prompt");
-  if (!prompt) throw bad_request("'prompt' is required", "prompt", "missing_field");
-  if (!prompt->is_string()) throw wrong_type("prompt", "a string (batched prompts are not supported)", *prompt);
-  request.prompt = prompt->get<std::string>();
-  if (request.prompt.empty()) throw bad_request("'prompt' must not be empty", "prompt", "invalid_value");
-  parse_common(j, request);
-  return request;
+  try {
+    const RequestJson j = parse_body(body);
+    CompletionRequest request;
+    request.endpoint = Endpoint::Completions;
+    const RequestJson* prompt = find_field(j, "prompt");
+    if (!prompt) throw bad_request("'prompt' is required", "prompt", "missing_field");
+    if (!prompt->is_string()) throw wrong_type("prompt", "a string (batched prompts are not supported)", *prompt);
+    request.prompt = prompt->get<std::string>();
+    if (request.prompt.empty()) throw bad_request("'prompt' must not be empty", "prompt", "invalid_value");
+    parse_common(j, request);
+    return request;
+  } catch (const text::JsonFieldError& e) {
+    throw bad_request(e.what(), e.param(), e.code());
+  }
 }
 
 std::string prompt_text(const CompletionRequest& request, std::string_view bos_token) {

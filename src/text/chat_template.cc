@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "text/chat_message_json.h"
+
 namespace gemma4 {
 
 namespace {
@@ -517,71 +519,6 @@ std::string apply_chat_template(const std::vector<ChatMessage>& messages, const 
   return out;
 }
 
-namespace {
-
-std::string string_field(const Json& j, const char* key, const std::string& where) {
-  const auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return {};
-  if (!it->is_string()) throw Error("chat request: " + where + " \"" + key + "\" must be a string");
-  return it->get<std::string>();
-}
-
-ChatMessage parse_message(const Json& j, size_t index) {
-  const std::string where = "message #" + std::to_string(index + 1);
-  if (!j.is_object()) throw Error("chat request: " + where + " is not a JSON object");
-  ChatMessage m;
-  m.role = string_field(j, "role", where);
-  if (m.role.empty()) throw Error("chat request: " + where + " has no \"role\"");
-  if (const auto it = j.find("content"); it != j.end() && !it->is_null()) {
-    if (it->is_string()) {
-      m.content = it->get<std::string>();
-    } else if (it->is_array()) {
-      for (const Json& item : *it) {
-        if (item.is_string()) {  // tolerate bare strings as text parts
-          m.parts.push_back({ChatContentPart::Kind::Text, item.get<std::string>()});
-          continue;
-        }
-        const std::string type = item.is_object() ? string_field(item, "type", where + " content item") : "";
-        if (type == "text") {
-          m.parts.push_back({ChatContentPart::Kind::Text, string_field(item, "text", where + " text item")});
-        } else if (type == "image" || type == "image_url") {
-          m.parts.push_back({ChatContentPart::Kind::Image, {}});
-        } else if (type == "audio" || type == "input_audio") {
-          m.parts.push_back({ChatContentPart::Kind::Audio, {}});
-        } else if (type == "video" || type == "video_url") {
-          m.parts.push_back({ChatContentPart::Kind::Video, {}});
-        } else {
-          throw Error("chat request: " + where + " has a content item of unknown type '" + type + "'");
-        }
-      }
-      if (m.parts.empty()) m.content.clear();
-    } else {
-      throw Error("chat request: " + where + " \"content\" must be a string or a list of items");
-    }
-  }
-  // thinking_text = message.get('reasoning') or message.get('reasoning_content')
-  m.reasoning = string_field(j, "reasoning", where);
-  if (m.reasoning.empty()) m.reasoning = string_field(j, "reasoning_content", where);
-  m.tool_call_id = string_field(j, "tool_call_id", where);
-  m.name = string_field(j, "name", where);
-  if (const auto it = j.find("tool_calls"); it != j.end() && !it->is_null()) {
-    if (!it->is_array()) throw Error("chat request: " + where + " \"tool_calls\" must be a list");
-    for (const Json& call : *it) {
-      if (!call.is_object()) throw Error("chat request: " + where + " has a tool call that is not an object");
-      const Json& function = call.contains("function") ? call["function"] : call;
-      ChatToolCall c;
-      c.id = string_field(call, "id", where + " tool call");
-      c.name = string_field(function, "name", where + " tool call");
-      if (const auto a = function.find("arguments"); a != function.end() && !a->is_null())
-        c.arguments = a->is_string() ? a->get<std::string>() : a->dump();
-      m.tool_calls.push_back(std::move(c));
-    }
-  }
-  return m;
-}
-
-}  // namespace
-
 ChatRequest parse_chat_request_json(std::string_view json) {
   const Json j = parse_json(json, "the chat request");
   ChatRequest request;
@@ -605,7 +542,13 @@ ChatRequest parse_chat_request_json(std::string_view json) {
       request.options.bos_token = it->get<std::string>();
   }
   if (!messages->is_array()) throw Error("chat request: \"messages\" must be a list");
-  for (size_t i = 0; i < messages->size(); ++i) request.messages.push_back(parse_message((*messages)[i], i));
+  for (size_t i = 0; i < messages->size(); ++i) {
+    try {
+      request.messages.push_back(text::parse_chat_message((*messages)[i], i, {}).message);
+    } catch (const text::JsonFieldError& e) {
+      throw Error(std::string("chat request: ") + e.what());
+    }
+  }
   return request;
 }
 
