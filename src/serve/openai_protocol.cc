@@ -263,11 +263,28 @@ Endpoint route_request(std::string_view method, std::string_view path) {
                  "", "not_found");
 }
 
-CompletionRequest parse_chat_completion_request(std::string_view body) {
+namespace {
+
+// Parses the body and the endpoint's own fields (`read_endpoint_fields`), then the shared ones; a field error
+// of the shared readers becomes the 400 ApiError that names the field.
+template <class ReadFields>
+CompletionRequest parse_request(std::string_view body, Endpoint endpoint, ReadFields read_endpoint_fields) {
   try {
     const RequestJson j = parse_body(body);
     CompletionRequest request;
-    request.endpoint = Endpoint::ChatCompletions;
+    request.endpoint = endpoint;
+    read_endpoint_fields(j, request);
+    parse_common(j, request);
+    return request;
+  } catch (const text::JsonFieldError& e) {
+    throw bad_request(e.what(), e.param(), e.code());
+  }
+}
+
+}  // namespace
+
+CompletionRequest parse_chat_completion_request(std::string_view body) {
+  return parse_request(body, Endpoint::ChatCompletions, [](const RequestJson& j, CompletionRequest& request) {
     const RequestJson* messages = find_field(j, "messages");
     if (!messages) throw bad_request("'messages' is required", "messages", "missing_field");
     if (!messages->is_array()) throw wrong_type("messages", "an array of messages", *messages);
@@ -280,28 +297,17 @@ CompletionRequest parse_chat_completion_request(std::string_view body) {
       }
       request.messages.push_back(std::move(parsed.message));
     }
-    parse_common(j, request);
-    return request;
-  } catch (const text::JsonFieldError& e) {
-    throw bad_request(e.what(), e.param(), e.code());
-  }
+  });
 }
 
 CompletionRequest parse_completion_request(std::string_view body) {
-  try {
-    const RequestJson j = parse_body(body);
-    CompletionRequest request;
-    request.endpoint = Endpoint::Completions;
+  return parse_request(body, Endpoint::Completions, [](const RequestJson& j, CompletionRequest& request) {
     const RequestJson* prompt = find_field(j, "prompt");
     if (!prompt) throw bad_request("'prompt' is required", "prompt", "missing_field");
     if (!prompt->is_string()) throw wrong_type("prompt", "a string (batched prompts are not supported)", *prompt);
     request.prompt = prompt->get<std::string>();
     if (request.prompt.empty()) throw bad_request("'prompt' must not be empty", "prompt", "invalid_value");
-    parse_common(j, request);
-    return request;
-  } catch (const text::JsonFieldError& e) {
-    throw bad_request(e.what(), e.param(), e.code());
-  }
+  });
 }
 
 std::string prompt_text(const CompletionRequest& request, std::string_view bos_token) {
