@@ -25,6 +25,16 @@ TextModel::TextModel(Gemma4Config config, ModelWeights weights)
     : config_(std::move(config)), weights_(std::move(weights)) {
   // transformers casts sqrt(hidden) to the embedding's dtype before multiplying (bf16: sqrt(1536) -> 39.25).
   embedding_scale_ = round_to_dtype(std::sqrt(static_cast<float>(config_.hidden_dim)), weights_.embed_tokens.dtype);
+  if (config_.enable_moe_block) {
+    expert_gate_up_.resize(static_cast<size_t>(config_.num_layers));
+    expert_down_.resize(static_cast<size_t>(config_.num_layers));
+    for (int64_t layer = 0; layer < config_.num_layers; ++layer) {
+      for (int64_t e = 0; e < *config_.num_experts; ++e) {
+        expert_gate_up_[layer].push_back(weights_.layers[layer].experts_gate_up.slice0(e));
+        expert_down_[layer].push_back(weights_.layers[layer].experts_down.slice0(e));
+      }
+    }
+  }
 }
 
 void TextModel::embed(const ChunkInput& input, float* hidden) const {
@@ -222,14 +232,14 @@ void TextModel::mixture_of_experts(int64_t layer, const float* residual, int64_t
     for (int64_t i = 0; i < count; ++i) {
       std::copy_n(expert_input + tokens[i].first * width, width, gathered + i * width);
     }
-    matmul(gathered, count, w.experts_gate_up.slice0(e), gate_up);
+    matmul(gathered, count, expert_gate_up_[layer][e], gate_up);
     for (int64_t i = 0; i < count; ++i) {
       const float* gate = gate_up + i * 2 * expert_width;  // first half: gate, second: up
       float* row = activation + i * expert_width;
       std::copy_n(gate, expert_width, row);
       kernels::gelu_tanh_mul(row, gate + expert_width, expert_width);
     }
-    matmul(activation, count, w.experts_down.slice0(e), result);
+    matmul(activation, count, expert_down_[layer][e], result);
     for (int64_t i = 0; i < count; ++i) {
       float* target = out + tokens[i].first * width;
       for (int64_t j = 0; j < width; ++j) target[j] += tokens[i].second * result[i * width + j];

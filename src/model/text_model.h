@@ -80,6 +80,8 @@ class TextModel {
   Gemma4Config config_;
   ModelWeights weights_;
   float embedding_scale_;
+  // MoE layers: each expert's matrices as views [layer][expert], cut once here (a slice builds a shape).
+  std::vector<std::vector<TensorView>> expert_gate_up_, expert_down_;
 };
 
 }  // namespace gemma4
