@@ -87,6 +87,7 @@ std::vector<float> local_attention(const AudioConfig& c, const AudioAttention& a
   options.head_dim = hd;
   options.scale = 1.0f;  // q and k carry their scales
   options.soft_cap = c.logit_cap;
+  options.precision = kernels::AttentionOptions::Precision::kFloat;
   std::vector<float> out(x.size(), 0.0f), scores(static_cast<size_t>(rule.max_past));
   std::vector<int64_t> positions(static_cast<size_t>(rule.max_past));
   const kernels::AttentionScratch scratch{scores.data(), positions.data(), rule.max_past};

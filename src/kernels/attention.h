@@ -29,9 +29,15 @@ struct KeyValueRows {
 };
 
 struct AttentionOptions {
+  // How the soft cap and the softmax are evaluated. kDouble: the cap's tanh in double, the softmax sum in
+  // double and each weight scaled by its inverse (kernels::softmax_inplace). kFloat: everything in float32,
+  // each weight divided by the float sum (the audio encoder's reference arithmetic).
+  enum class Precision { kDouble, kFloat };
+
   int64_t head_dim = 0;
   float scale = 1.0f;     // multiplies q.k
-  double soft_cap = 0.0;  // > 0: score = soft_cap * tanh(score / soft_cap), in double
+  double soft_cap = 0.0;  // > 0: score = soft_cap * tanh(score / soft_cap)
+  Precision precision = Precision::kDouble;
 };
 
 // Working memory of one thread: room for the scores and positions of `capacity` keys.
@@ -62,19 +68,39 @@ int64_t attend(const float* q, const KeyValueRows& kv, int64_t first, int64_t la
     if (!visible(j)) continue;
     float score = dot(q, kv.key(j), head_dim) * options.scale;
     if constexpr (!std::is_same_v<Bias, NoScoreBias>) score += bias(j);
-    if (options.soft_cap > 0.0) score = static_cast<float>(options.soft_cap * std::tanh(score / options.soft_cap));
+    if (options.soft_cap > 0.0) {
+      if (options.precision == AttentionOptions::Precision::kDouble) {
+        score = static_cast<float>(options.soft_cap * std::tanh(score / options.soft_cap));
+      } else {
+        const float cap = static_cast<float>(options.soft_cap);
+        score = cap * std::tanh(score / cap);
+      }
+    }
     scratch.scores[count] = score;
     scratch.positions[count] = j;
     ++count;
   }
   if (count == 0) return 0;
-  softmax_inplace(scratch.scores, count);
+  float* p = scratch.scores;
+  if (options.precision == AttentionOptions::Precision::kDouble) {
+    softmax_inplace(p, count);
+  } else {
+    float max_score = p[0];
+    for (int64_t i = 1; i < count; ++i) max_score = p[i] > max_score ? p[i] : max_score;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < count; ++i) {
+      p[i] = std::exp(p[i] - max_score);
+      sum += p[i];
+    }
+    for (int64_t i = 0; i < count; ++i) p[i] /= sum;
+  }
   for (int64_t i = 0; i < count; ++i) axpy(scratch.scores[i], kv.value(scratch.positions[i]), out, head_dim);
   return count;
 }
 
-// The plain reference twin of attend for tests: every sum in double, masked keys through -infinity,
-// the softmax written out. Same contract (returns the number of keys attended, adds into out).
+// The plain reference twin of attend for tests: everything in double whatever the precision asked,
+// masked keys through -infinity, the softmax written out. Same contract (returns the number of keys
+// attended, adds into out).
 template <typename Visible, typename Bias = NoScoreBias>
 int64_t attend_reference(const float* q, const KeyValueRows& kv, int64_t first, int64_t last, const Visible& visible,
                          const AttentionOptions& options, double* scores, float* out, const Bias& bias = {}) {

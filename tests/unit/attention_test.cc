@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels/attention.h"
@@ -60,30 +61,37 @@ TEST(AttentionCore, MatchesReferenceTwin) {
   const KeyValueRows kv{keys.data() + kOffset, values.data() + kOffset, kStride, kRing};
   const auto visible = [](int64_t j) { return j % 3 != 1; };
   const auto bias = [](int64_t j) { return 0.25f * static_cast<float>(j % 4); };
-  for (double cap : {0.0, 2.0}) {
-    for (float scale : {1.0f, 0.125f}) {
-      AttentionOptions options;
-      options.head_dim = kHeadDim;
-      options.scale = scale;
-      options.soft_cap = cap;
-      // Positions 20..30 are held in the ring (20 % 11 = 9 onwards, wrapping).
-      Scratch scratch(kRing);
-      std::vector<float> fast(kHeadDim, 0.5f), twin(kHeadDim, 0.5f);
-      const int64_t used = kernels::attend(q.data(), kv, 20, 30, visible, options, scratch.view(), fast.data(), bias);
-      const int64_t twin_used = kernels::attend_reference(q.data(), kv, 20, 30, visible, options,
-                                                          scratch.reference.data(), twin.data(), bias);
-      EXPECT_EQ(used, 8);  // 20..30 without 22, 25, 28
-      EXPECT_EQ(twin_used, used);
-      for (int64_t d = 0; d < kHeadDim; ++d) {
-        EXPECT_NEAR(fast[d], twin[d], 2e-6) << "cap " << cap << " scale " << scale << " dim " << d;
-      }
-      // Without a bias the twin agrees too (the bias-free instantiation).
-      std::fill(fast.begin(), fast.end(), 0.0f);
-      std::fill(twin.begin(), twin.end(), 0.0f);
-      kernels::attend(q.data(), kv, 20, 30, visible, options, scratch.view(), fast.data());
-      kernels::attend_reference(q.data(), kv, 20, 30, visible, options, scratch.reference.data(), twin.data());
-      for (int64_t d = 0; d < kHeadDim; ++d) EXPECT_NEAR(fast[d], twin[d], 2e-6);
-    }
+  using Precision = AttentionOptions::Precision;
+  struct Case {
+    Precision precision;
+    double cap;
+    float scale;
+  };
+  for (const Case& c : {Case{Precision::kDouble, 0.0, 1.0f}, Case{Precision::kDouble, 2.0, 1.0f},
+                        Case{Precision::kDouble, 2.0, 0.125f}, Case{Precision::kFloat, 0.0, 0.125f},
+                        Case{Precision::kFloat, 2.0, 1.0f}}) {
+    AttentionOptions options;
+    options.head_dim = kHeadDim;
+    options.scale = c.scale;
+    options.soft_cap = c.cap;
+    options.precision = c.precision;
+    const std::string what = "cap " + std::to_string(c.cap) + " scale " + std::to_string(c.scale) +
+                             (c.precision == Precision::kFloat ? " float" : " double");
+    // Positions 20..30 are held in the ring (20 % 11 = 9 onwards, wrapping).
+    Scratch scratch(kRing);
+    std::vector<float> fast(kHeadDim, 0.5f), twin(kHeadDim, 0.5f);
+    const int64_t used = kernels::attend(q.data(), kv, 20, 30, visible, options, scratch.view(), fast.data(), bias);
+    const int64_t twin_used = kernels::attend_reference(q.data(), kv, 20, 30, visible, options,
+                                                        scratch.reference.data(), twin.data(), bias);
+    EXPECT_EQ(used, 8) << what;  // 20..30 without 22, 25, 28
+    EXPECT_EQ(twin_used, used) << what;
+    for (int64_t d = 0; d < kHeadDim; ++d) EXPECT_NEAR(fast[d], twin[d], 2e-6) << what << " dim " << d;
+    // Without a bias the twin agrees too (the bias-free instantiation).
+    std::fill(fast.begin(), fast.end(), 0.0f);
+    std::fill(twin.begin(), twin.end(), 0.0f);
+    kernels::attend(q.data(), kv, 20, 30, visible, options, scratch.view(), fast.data());
+    kernels::attend_reference(q.data(), kv, 20, 30, visible, options, scratch.reference.data(), twin.data());
+    for (int64_t d = 0; d < kHeadDim; ++d) EXPECT_NEAR(fast[d], twin[d], 2e-6) << what << " no bias, dim " << d;
   }
 }
 
