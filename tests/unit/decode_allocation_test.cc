@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "kernels/cpu_features.h"
 #include "model/backbone_parts.h"
 #include "model/kv_cache.h"
 #include "model/text_model.h"
@@ -80,8 +81,9 @@ TEST(DecodeAllocations, CounterSeesAllocationsOnEveryThread) {
 
 struct WeightVariant {
   const char* name;
-  const char* dtype;     // LoadOptions::dtype
-  const char* quantize;  // LoadOptions::quantize
+  const char* dtype;              // LoadOptions::dtype
+  const char* quantize;           // LoadOptions::quantize
+  bool bf16_activations = false;  // the opt-in AVX-512 BF16 products (where the CPU has them)
 };
 
 void PrintTo(const WeightVariant& variant, std::ostream* out) { *out << variant.name; }
@@ -91,6 +93,10 @@ class DecodeAllocations : public ::testing::TestWithParam<WeightVariant> {};
 // The tiny model with every text feature (PLE, KV sharing, K=V global layers, double-wide MLP, MoE,
 // attention and final soft caps) and a window short enough that the decode steps wrap its ring.
 TEST_P(DecodeAllocations, DecodeStepsAllocateNothing) {
+  kernels::force_bf16_activations(GetParam().bf16_activations);
+  struct Restore {
+    ~Restore() { kernels::force_bf16_activations(false); }
+  } restore;
   LoadOptions options;
   options.load_weights = false;
   options.seed = 3;
@@ -145,7 +151,9 @@ TEST_P(DecodeAllocations, DecodeStepsAllocateNothing) {
 
 INSTANTIATE_TEST_SUITE_P(Weights, DecodeAllocations,
                          ::testing::Values(WeightVariant{"f32", "", ""}, WeightVariant{"bf16", "bfloat16", ""},
-                                           WeightVariant{"q8_0", "", "q8_0"}, WeightVariant{"q4_0", "", "q4_0"}),
+                                           WeightVariant{"bf16_activations", "bfloat16", "", true},
+                                           WeightVariant{"q8_0", "", "q8_0"}, WeightVariant{"q4_0", "", "q4_0"},
+                                           WeightVariant{"q8_0_bf16_activations", "", "q8_0", true}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace
