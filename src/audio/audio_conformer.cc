@@ -4,8 +4,10 @@
 #include <cmath>
 
 #include "audio/audio_blocks.h"
+#include "kernels/attention.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "model/attention_mask.h"
 
 namespace gemma4 {
 namespace {
@@ -59,17 +61,14 @@ std::vector<float> relative_keys(const AudioConfig& c, const AudioAttention& a, 
   return keys;
 }
 
-// Chunked local attention. Queries are grouped in blocks of chunk_size; a query at t sees the keys
-// t - (max_past - 1) .. t that are valid frames (KerasHub's causal_valid_mask w < c <= w + max_past over
-// context slot c = k - block_start + max_past; HF: 0 <= q - k < context_left - 1). Logits are
-// q.k + q.R[q - k], soft-capped, invalid ones set to invalid_logit_value. A query with no valid key
-// gets, as in the reference's blocked layout, a uniform average over its block's whole context of
-// chunk_size + max_past slots (zero vectors outside the clip).
+// Chunked local attention (the rule: ChunkedLocalMask in model/attention_mask.h): a query at t sees the
+// valid frames t - (max_past - 1) .. t. Logits are q.k + q.R[q - k], soft-capped; a query with no valid
+// key averages its block's whole context (zero vectors outside the clip), as the reference does.
 std::vector<float> local_attention(const AudioConfig& c, const AudioAttention& a, const std::vector<float>& x,
                                    const std::vector<uint8_t>& mask, ThreadPool* pool) {
   const int64_t d = c.hidden_size, hd = c.head_dim(), heads = c.num_heads;
   const int64_t time = static_cast<int64_t>(x.size()) / d;
-  const int64_t past = c.max_past_horizon(), chunk = c.chunk_size, context = chunk + past + c.context_right;
+  const ChunkedLocalMask rule{c.chunk_size, c.max_past_horizon(), c.context_right};
   std::vector<float> q(x.size()), k(x.size()), v(x.size());
   apply_clipped_linear(a.q, x.data(), time, q.data(), pool);
   apply_clipped_linear(a.k, x.data(), time, k.data(), pool);
@@ -84,44 +83,28 @@ std::vector<float> local_attention(const AudioConfig& c, const AudioAttention& a
   }
   const std::vector<float> rel = relative_keys(c, a, pool);
 
-  std::vector<float> out(x.size(), 0.0f), logits(static_cast<size_t>(context));
-  std::vector<uint8_t> valid(static_cast<size_t>(context));
+  kernels::AttentionOptions options;
+  options.head_dim = hd;
+  options.scale = 1.0f;  // q and k carry their scales
+  options.soft_cap = c.logit_cap;
+  options.precision = kernels::AttentionOptions::Precision::kFloat;
+  std::vector<float> out(x.size(), 0.0f), scores(static_cast<size_t>(rule.max_past));
+  std::vector<int64_t> positions(static_cast<size_t>(rule.max_past));
+  const kernels::AttentionScratch scratch{scores.data(), positions.data(), rule.max_past};
+  const auto visible = [&](int64_t key) { return mask[key] != 0; };
   for (int64_t t = 0; t < time; ++t) {
-    const int64_t first = (t / chunk) * chunk - past;  // key position of the block's first context slot
-    bool any_valid = false;
-    for (int64_t s = 0; s < context; ++s) {
-      const int64_t key = first + s, distance = t - key;
-      valid[s] = key >= 0 && key < time && mask[key] && distance >= 0 && distance < past;
-      any_valid = any_valid || valid[s];
-    }
+    const KeyRange span = rule.visible(t);
     for (int64_t h = 0; h < heads; ++h) {
       const float* qh = q.data() + t * d + h * hd;
       float* oh = out.data() + t * d + h * hd;
-      if (!any_valid) {
-        // Every logit equals invalid_logit_value: softmax is uniform over all context slots.
-        for (int64_t s = 0; s < context; ++s) {
-          const int64_t key = first + s;
-          if (key >= 0 && key < time) kernels::axpy(1.0f / static_cast<float>(context), v.data() + key * d + h * hd, oh, hd);
-        }
-        continue;
-      }
-      // exp(invalid_logit_value - max) is exactly 0 in float32, so invalid slots are simply skipped.
-      float max_logit = -INFINITY;
-      for (int64_t s = 0; s < context; ++s) {
-        if (!valid[s]) continue;
-        const int64_t key = first + s, distance = t - key;
-        const float logit = kernels::dot(qh, k.data() + key * d + h * hd, hd) +
-                            kernels::dot(qh, rel.data() + distance * d + h * hd, hd);
-        logits[s] = c.logit_cap * std::tanh(logit / c.logit_cap);
-        max_logit = std::max(max_logit, logits[s]);
-      }
-      float sum = 0.0f;
-      for (int64_t s = 0; s < context; ++s) {
-        logits[s] = valid[s] ? std::exp(logits[s] - max_logit) : 0.0f;
-        sum += logits[s];
-      }
-      for (int64_t s = 0; s < context; ++s) {
-        if (valid[s]) kernels::axpy(logits[s] / sum, v.data() + (first + s) * d + h * hd, oh, hd);
+      const kernels::KeyValueRows kv{k.data() + h * hd, v.data() + h * hd, d, 0};
+      const auto relative = [&](int64_t key) { return kernels::dot(qh, rel.data() + (t - key) * d + h * hd, hd); };
+      if (kernels::attend(qh, kv, span.first, span.last, visible, options, scratch, oh, relative) > 0) continue;
+      // Every logit equals invalid_logit_value: softmax is uniform over all context slots.
+      const KeyRange context = rule.block_context(t);
+      const float weight = 1.0f / static_cast<float>(context.last - context.first + 1);
+      for (int64_t key = std::max<int64_t>(context.first, 0); key <= std::min(context.last, time - 1); ++key) {
+        kernels::axpy(weight, v.data() + key * d + h * hd, oh, hd);
       }
     }
   }

@@ -46,12 +46,11 @@ void ThreadPool::split(int64_t count, int threads, int index, int64_t* begin, in
   *end = *begin + base + (index < extra ? 1 : 0);
 }
 
-void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, int64_t)>& fn) {
+void ThreadPool::parallel_for(int64_t count, RangeFunction fn) {
   parallel_for_balanced(count, 0, fn);
 }
 
-void ThreadPool::parallel_for_balanced(int64_t count, int64_t chunks_per_thread,
-                                       const std::function<void(int64_t, int64_t)>& fn) {
+void ThreadPool::parallel_for_balanced(int64_t count, int64_t chunks_per_thread, RangeFunction fn) {
   if (count <= 0) return;
   const int threads = num_threads();
   if (threads == 1 || count == 1) {

@@ -66,7 +66,7 @@ std::vector<float> CausalLM::feed_rows(const int32_t* tokens, size_t count, cons
   const TextModel& model = text_model_of(*backbone_);
   const int64_t width = config().hidden_dim;
   // Only the last token's hidden state is needed: earlier chunks produce none, the last one a single row.
-  std::vector<float> hidden(static_cast<size_t>(width));
+  float* hidden = cache_->activations().last_hidden.data();
   for (size_t offset = 0; offset < count; offset += static_cast<size_t>(options_.prefill_chunk)) {
     const size_t length = std::min(static_cast<size_t>(options_.prefill_chunk), count - offset);
     ChunkInput chunk;
@@ -76,11 +76,11 @@ std::vector<float> CausalLM::feed_rows(const int32_t* tokens, size_t count, cons
       chunk.embedding_overrides = rows + offset * static_cast<size_t>(width);
       chunk.embedding_override_mask = mask + offset;
     }
-    model.forward_chunk_tail(chunk, *cache_, offset + length == count ? 1 : 0, hidden.data());
+    model.forward_chunk_tail(chunk, *cache_, offset + length == count ? 1 : 0, hidden);
     history_.insert(history_.end(), keys + offset, keys + offset + length);
   }
   std::vector<float> logits(static_cast<size_t>(config().vocabulary_size));
-  model.logits(hidden.data(), 1, logits.data());
+  model.logits(hidden, 1, logits.data());
   return logits;
 }
 

@@ -1,12 +1,16 @@
 // Keys and values of one sequence, per layer that computes them (KV-shared layers read their donor's).
 // Sliding-window layers keep a ring of window-1+max_chunk positions, so their memory does not grow
-// with the context; global layers keep every position up to max_context.
+// with the context; global layers keep every position up to max_context. The sequence's forward-pass
+// working memory (activations.h) lives here too, sized for max_chunk tokens.
 #pragma once
 
 #include <gemma4/config.h>
 
 #include <cstdint>
 #include <vector>
+
+#include "kernels/attention.h"
+#include "model/activations.h"
 
 namespace gemma4 {
 
@@ -25,6 +29,9 @@ class KvCache {
   float* value(int64_t layer, int64_t index) { return slot(layer, index, layers_[layer].values); }
   const float* key(int64_t layer, int64_t index) const;
   const float* value(int64_t layer, int64_t index) const;
+  // The keys and values of one KV head of `layer` (kv_head * head_dim floats into each row), by
+  // absolute position.
+  kernels::KeyValueRows rows(int64_t layer, int64_t offset) const;
   // Oldest absolute position still held by `layer` once `end` positions are written.
   int64_t oldest_kept(int64_t layer, int64_t end) const;
 
@@ -34,6 +41,9 @@ class KvCache {
 
   // Marks `count` more positions as written (after every layer has stored them).
   void advance(int64_t count) { length_ += count; }
+
+  // Working memory of the forward pass over this sequence (one chunk at a time).
+  TextActivations& activations() { return activations_; }
 
  private:
   struct LayerStore {
@@ -51,6 +61,7 @@ class KvCache {
   int64_t length_ = 0;
   int64_t max_context_;
   int64_t max_chunk_;
+  TextActivations activations_;
 };
 
 }  // namespace gemma4

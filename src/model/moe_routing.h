@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 namespace gemma4 {
 
@@ -12,9 +11,10 @@ struct ExpertChoice {
   float weight;
 };
 
-// `router_logits` [experts] is overwritten with the softmax. Ties go to the lower expert index.
+// Writes the token's `top_k` choices, most probable first, to `choices`. `router_logits` [experts] is
+// overwritten with the softmax; `order` [experts] is working memory. Ties go to the lower expert index.
 // `per_expert_scale` may be null (scale 1).
-std::vector<ExpertChoice> route_token(float* router_logits, int64_t experts, int64_t top_k,
-                                      const float* per_expert_scale);
+void route_token(float* router_logits, int64_t experts, int64_t top_k, const float* per_expert_scale, int64_t* order,
+                 ExpertChoice* choices);
 
 }  // namespace gemma4

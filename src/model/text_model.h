@@ -62,12 +62,17 @@ class TextModel {
 
  private:
   void embed(const ChunkInput& input, float* hidden) const;
-  void per_layer_inputs(const ChunkInput& input, const float* hidden, float* ple) const;
-  void attention(int64_t layer, const ChunkInput& input, int64_t start, const float* normed, KvCache& cache,
-                 float* out) const;
-  void feed_forward(int64_t layer, const float* residual, int64_t rows, float* out) const;
-  void mixture_of_experts(int64_t layer, const float* residual, int64_t rows, float* out) const;
-  void apply_per_layer_input(int64_t layer, const float* ple, int64_t rows, float* hidden) const;
+  // The steps of one chunk, each reading and writing the named buffers of `act` (activations.h):
+  // per_layer_inputs fills act.ple; attention reads act.normed and writes act.branch (keys and values
+  // to the cache); feed_forward reads `residual` and writes act.branch; mixture_of_experts writes
+  // act.moe_out; apply_per_layer_input adds into `hidden`.
+  void per_layer_inputs(const ChunkInput& input, const float* hidden, TextActivations& act) const;
+  void attention(int64_t layer, const ChunkInput& input, int64_t start, KvCache& cache, TextActivations& act) const;
+  void feed_forward(int64_t layer, const float* residual, int64_t rows, TextActivations& act) const;
+  void mixture_of_experts(int64_t layer, const float* residual, int64_t rows, TextActivations& act) const;
+  void apply_per_layer_input(int64_t layer, const float* ple, int64_t rows, float* hidden, TextActivations& act) const;
+  // Throws unless the chunk fits the cache's context and chunk size.
+  void check_chunk(const ChunkInput& input, const KvCache& cache) const;
   // forward_chunk with the rows before `first_output_row` dropped after the last cache-writing layer.
   void run_layers(const ChunkInput& input, KvCache& cache, int64_t first_output_row, float* sequence_output,
                   const std::function<void(int64_t, const float*)>& on_layer_output) const;
@@ -75,6 +80,8 @@ class TextModel {
   Gemma4Config config_;
   ModelWeights weights_;
   float embedding_scale_;
+  // MoE layers: each expert's matrices as views [layer][expert], cut once here (a slice builds a shape).
+  std::vector<std::vector<TensorView>> expert_gate_up_, expert_down_;
 };
 
 }  // namespace gemma4

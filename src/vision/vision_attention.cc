@@ -5,7 +5,9 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "kernels/attention.h"
 #include "kernels/ops.h"
+#include "model/attention_mask.h"
 
 namespace gemma4 {
 
@@ -29,28 +31,23 @@ void vision_attention(const float* q, const float* k, const float* v, const uint
   const int64_t q_stride = s.num_heads * hd;
   const int64_t kv_stride = s.num_key_value_heads * hd;
   const int64_t group = s.num_heads / s.num_key_value_heads;
-  std::vector<int64_t> keys;  // indices of the real patches: padding keys get weight exactly 0
-  for (int64_t p = 0; p < s.patches; ++p) {
-    if (valid[p]) keys.push_back(p);
-  }
-  const int64_t n_keys = static_cast<int64_t>(keys.size());
+  const MaskRule rule{/*bidirectional=*/true, /*windowed=*/false, 0};
+  kernels::AttentionOptions options;
+  options.head_dim = hd;
+  options.scale = 1.0f;
+  const auto visible = [&](int64_t key) { return valid[key] != 0; };  // padding keys get weight exactly 0
   pool.parallel_for(s.patches, [&](int64_t begin, int64_t end) {
-    std::vector<float> scores(static_cast<size_t>(n_keys));
+    std::vector<float> scores(static_cast<size_t>(s.patches));
+    std::vector<int64_t> positions(static_cast<size_t>(s.patches));
+    const kernels::AttentionScratch scratch{scores.data(), positions.data(), s.patches};
     for (int64_t query = begin; query < end; ++query) {
       float* o = out + query * q_stride;
       std::fill(o, o + q_stride, 0.0f);
-      if (!valid[query] || n_keys == 0) continue;
+      if (!query_attends(rule, valid[query] != 0)) continue;
+      const KeyRange span = visible_keys(rule, query, s.patches);
       for (int64_t h = 0; h < s.num_heads; ++h) {
-        const float* qh = q + query * q_stride + h * hd;
-        const int64_t kv_head = h / group;
-        for (int64_t i = 0; i < n_keys; ++i) {
-          scores[i] = kernels::dot(qh, k + keys[i] * kv_stride + kv_head * hd, hd);  // scale 1.0
-        }
-        kernels::softmax_inplace(scores.data(), n_keys);
-        float* oh = o + h * hd;
-        for (int64_t i = 0; i < n_keys; ++i) {
-          kernels::axpy(scores[i], v + keys[i] * kv_stride + kv_head * hd, oh, hd);
-        }
+        const kernels::KeyValueRows kv{k + (h / group) * hd, v + (h / group) * hd, kv_stride, 0};
+        kernels::attend(q + query * q_stride + h * hd, kv, span.first, span.last, visible, options, scratch, o + h * hd);
       }
     }
   });

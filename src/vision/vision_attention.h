@@ -1,5 +1,6 @@
 // Bidirectional self-attention of one image's patches with 2-D RoPE (KerasHub Gemma4VisionAttention
-// after its q/k/v projections): scale 1.0, padding patches masked as keys.
+// after its q/k/v projections): scale 1.0, padding patches masked as keys (the bidirectional rule of
+// model/attention_mask.h), through the shared core kernels/attention.h.
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,140 @@
+// Scaled dot-product attention of one query head over a run of key positions: the scores, the mask
+// (a predicate the caller supplies), the optional tanh soft cap, the softmax and the weighted sum of the
+// values. The one core under the text decoder's, the vision encoder's and the audio conformer's
+// attention. Nothing here knows about Gemma; the mask rules themselves live with the models.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+
+#include <gemma4/error.h>
+
+#include "kernels/ops.h"
+
+namespace gemma4::kernels {
+
+// Keys and values of one head as rows `stride` floats apart, one row per position. With `ring` > 0 the
+// rows form a ring buffer: position p is stored in row p % ring.
+struct KeyValueRows {
+  const float* keys = nullptr;
+  const float* values = nullptr;
+  int64_t stride = 0;
+  int64_t ring = 0;
+
+  int64_t row(int64_t position) const { return ring > 0 ? position % ring : position; }
+  const float* key(int64_t position) const { return keys + row(position) * stride; }
+  const float* value(int64_t position) const { return values + row(position) * stride; }
+};
+
+struct AttentionOptions {
+  // How the soft cap and the softmax are evaluated. kDouble: the cap's tanh in double, the softmax sum in
+  // double and each weight scaled by its inverse (kernels::softmax_inplace). kFloat: everything in float32,
+  // each weight divided by the float sum (the audio encoder's reference arithmetic).
+  enum class Precision { kDouble, kFloat };
+
+  int64_t head_dim = 0;
+  float scale = 1.0f;     // multiplies q.k
+  double soft_cap = 0.0;  // > 0: score = soft_cap * tanh(score / soft_cap)
+  Precision precision = Precision::kDouble;
+};
+
+// Working memory of one thread: room for the scores and positions of `capacity` keys.
+struct AttentionScratch {
+  float* scores = nullptr;
+  int64_t* positions = nullptr;
+  int64_t capacity = 0;
+};
+
+// No additive score term.
+struct NoScoreBias {};
+
+// out[head_dim] += sum over the positions j in [first, last] with visible(j) of p_j * v_j, where
+// p = softmax over those j of cap(scale * q.k_j + bias(j)), keys taken in increasing position order.
+// Returns how many keys were attended; with none, out is left untouched (a fully masked row).
+// The span [first, last] must fit the scratch (last - first + 1 <= scratch.capacity).
+template <typename Visible, typename Bias = NoScoreBias>
+int64_t attend(const float* q, const KeyValueRows& kv, int64_t first, int64_t last, const Visible& visible,
+               const AttentionOptions& options, const AttentionScratch& scratch, float* out,
+               const Bias& bias = {}) {
+  const int64_t head_dim = options.head_dim;
+  if (last - first + 1 > scratch.capacity) {
+    throw Error("attention over " + std::to_string(last - first + 1) + " keys exceeds its scratch of " +
+                std::to_string(scratch.capacity));
+  }
+  int64_t count = 0;
+  for (int64_t j = first; j <= last; ++j) {
+    if (!visible(j)) continue;
+    float score = dot(q, kv.key(j), head_dim) * options.scale;
+    if constexpr (!std::is_same_v<Bias, NoScoreBias>) score += bias(j);
+    if (options.soft_cap > 0.0) {
+      if (options.precision == AttentionOptions::Precision::kDouble) {
+        score = static_cast<float>(options.soft_cap * std::tanh(score / options.soft_cap));
+      } else {
+        const float cap = static_cast<float>(options.soft_cap);
+        score = cap * std::tanh(score / cap);
+      }
+    }
+    scratch.scores[count] = score;
+    scratch.positions[count] = j;
+    ++count;
+  }
+  if (count == 0) return 0;
+  float* p = scratch.scores;
+  if (options.precision == AttentionOptions::Precision::kDouble) {
+    softmax_inplace(p, count);
+  } else {
+    float max_score = p[0];
+    for (int64_t i = 1; i < count; ++i) max_score = p[i] > max_score ? p[i] : max_score;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < count; ++i) {
+      p[i] = std::exp(p[i] - max_score);
+      sum += p[i];
+    }
+    for (int64_t i = 0; i < count; ++i) p[i] /= sum;
+  }
+  for (int64_t i = 0; i < count; ++i) axpy(scratch.scores[i], kv.value(scratch.positions[i]), out, head_dim);
+  return count;
+}
+
+// The plain reference twin of attend for tests: everything in double whatever the precision asked,
+// masked keys through -infinity, the softmax written out. Same contract (returns the number of keys
+// attended, adds into out).
+template <typename Visible, typename Bias = NoScoreBias>
+int64_t attend_reference(const float* q, const KeyValueRows& kv, int64_t first, int64_t last, const Visible& visible,
+                         const AttentionOptions& options, double* scores, float* out, const Bias& bias = {}) {
+  const int64_t head_dim = options.head_dim;
+  const int64_t span = last - first + 1;
+  double max_score = -INFINITY;
+  int64_t count = 0;
+  for (int64_t s = 0; s < span; ++s) {
+    const int64_t j = first + s;
+    scores[s] = -INFINITY;
+    if (!visible(j)) continue;
+    double score = 0.0;
+    for (int64_t d = 0; d < head_dim; ++d) score += static_cast<double>(q[d]) * kv.key(j)[d];
+    score *= options.scale;
+    if constexpr (!std::is_same_v<Bias, NoScoreBias>) score += bias(j);
+    if (options.soft_cap > 0.0) score = options.soft_cap * std::tanh(score / options.soft_cap);
+    scores[s] = score;
+    max_score = score > max_score ? score : max_score;
+    ++count;
+  }
+  if (count == 0) return 0;
+  double sum = 0.0;
+  for (int64_t s = 0; s < span; ++s) {
+    scores[s] = std::exp(scores[s] - max_score);  // exp(-inf) = 0 for masked keys
+    sum += scores[s];
+  }
+  for (int64_t d = 0; d < head_dim; ++d) {
+    double value = 0.0;
+    for (int64_t s = 0; s < span; ++s) {
+      if (scores[s] != 0.0) value += scores[s] / sum * kv.value(first + s)[d];
+    }
+    out[d] += static_cast<float>(value);
+  }
+  return count;
+}
+
+}  // namespace gemma4::kernels
