@@ -297,6 +297,13 @@ void EncoderReader::read_vision() {
     if (c.use_clipped_linears) used_["v.clamp_data"] = true;
   }
   checkpoint_.vision = c;
+  // A GGUF text model does not record HF's use_bidirectional_attention == "vision". llama.cpp's mtmd
+  // (mtmd_decode_use_non_causal) decides by width: causal for E2B / E4B (1536, 2560), bidirectional within
+  // images otherwise, which is what the released configs say. The override key can still change it.
+  if (layout_ == Layout::kOllama || checkpoint_.format == "gguf") {
+    const int64_t width = checkpoint_.config.hidden_dim;
+    checkpoint_.config.use_vision_bidirectional_attention = width != 1536 && width != 2560;
+  }
 }
 
 void EncoderReader::read_audio() {
