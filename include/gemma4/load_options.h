@@ -27,6 +27,11 @@ struct LoadOptions {
   // "" or "none": matrices as stored; "q8_0" / "q4_0": float matrices re-encoded to that ggml block type on
   // load (already block-quantized ones are kept), so float checkpoints run on the int8 kernels.
   std::string quantize;
+  // A llama.cpp projector file (mmproj-*.gguf, projector types gemma4v / gemma4a) whose vision and audio
+  // encoders are added to the model. Empty: for a GGUF model file, the one mmproj*.gguf in its folder is used
+  // when there is exactly one (several are an error naming them) and the model has no encoders of its own;
+  // "none": no projector file.
+  std::string mmproj;
   // > 0: the process-wide compute thread count (as set_num_threads); 0 leaves it as it is.
   int threads = 0;
 };

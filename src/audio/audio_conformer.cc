@@ -21,7 +21,6 @@ void clip_activations(std::vector<float>& x, float bound) { clamp_inplace(x.data
 
 float silu(float x) { return x / (1.0f + std::exp(-x)); }
 float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
-float softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
 
 std::vector<float> rms_normed(const std::vector<float>& x, const std::vector<float>& scale, int64_t dim, float eps) {
   std::vector<float> y(x.size());
@@ -75,7 +74,7 @@ std::vector<float> local_attention(const AudioConfig& c, const AudioAttention& a
   apply_clipped_linear(a.v, x.data(), time, v.data(), pool);
   const float q_base = 1.0f / std::sqrt(static_cast<float>(hd)) / std::log(2.0f);
   std::vector<float> q_scale(static_cast<size_t>(hd));
-  for (int64_t j = 0; j < hd; ++j) q_scale[j] = q_base * softplus(a.per_dim_scale[j]);
+  for (int64_t j = 0; j < hd; ++j) q_scale[j] = q_base * a.per_dim_scale_softplus[j];
   const float k_scale = std::log1p(std::exp(1.0f)) / std::log(2.0f);
   for (int64_t i = 0; i < time * d; ++i) {
     q[i] *= q_scale[i % hd];

@@ -136,7 +136,14 @@ AudioWeights bind_audio_weights(const WeightSource& weights, const AudioConfig& 
     l.attention.v = b.linear(a + "v_proj", d, d);
     l.attention.post = b.linear(a + "post", d, d);
     l.attention.relative_k_proj = b.tensor(a + "relative_k_proj.weight", {d, d});
-    l.attention.per_dim_scale = b.floats(a + "per_dim_scale", {c.head_dim()});
+    // Checkpoints hold the raw parameter; GGUF files hold softplus of it (llama.cpp's and ollama's converters
+    // apply it), which formats/gguf_mmproj.cc binds as "per_dim_scale_softplus".
+    if (weights.contains(a + "per_dim_scale_softplus")) {
+      l.attention.per_dim_scale_softplus = b.floats(a + "per_dim_scale_softplus", {c.head_dim()});
+    } else {
+      l.attention.per_dim_scale_softplus = b.floats(a + "per_dim_scale", {c.head_dim()});
+      for (float& v : l.attention.per_dim_scale_softplus) v = audio_softplus(v);
+    }
     const std::string lc = p + "lconv1d.";
     l.lconv.pre_norm = b.floats(lc + "pre_layer_norm.weight", {d});
     l.lconv.conv_norm = b.floats(lc + "conv_norm.weight", {d});

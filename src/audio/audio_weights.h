@@ -5,8 +5,9 @@
 
 #include <gemma4/audio.h>
 
-#include <string>
+#include <cmath>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/tensor.h"
@@ -20,6 +21,9 @@ struct ClippedLinear {
   TensorView weight;  // [out, in]
   float input_min, input_max, output_min, output_max;
 };
+
+// softplus in float32 as the encoder applies it to per_dim_scale (the identity above 20, like torch's default).
+inline float audio_softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
 
 struct AudioSscpConv {
   TensorView kernel;        // [out_channels, in_channels * kt * kf], the Conv2d weight flattened
@@ -40,7 +44,7 @@ struct AudioFeedForward {
 struct AudioAttention {
   ClippedLinear q, k, v, post;
   TensorView relative_k_proj;         // [D, D], applied to the sinusoid of relative distances
-  std::vector<float> per_dim_scale;   // [head_dim], softplus applied at use
+  std::vector<float> per_dim_scale_softplus;  // [head_dim], softplus(per_dim_scale), as the query scale uses it
 };
 
 struct AudioLightConv {

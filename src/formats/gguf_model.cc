@@ -18,6 +18,7 @@
 
 #include "core/file_io.h"
 #include "formats/gguf.h"
+#include "formats/gguf_mmproj.h"
 #include "formats/gguf_writer.h"
 #include "formats/json_file.h"
 #include "kernels/quantize.h"
@@ -286,6 +287,8 @@ Checkpoint read_gguf_checkpoint(const std::string& path) {
     used[head->name] = true;
   }
   used["rope_freqs.weight"] = true;  // read into the config above
+  loaded.weights = source;
+  if (has_bundled_encoder_tensors(*file)) add_bundled_encoders(*file, loaded, used);  // ollama's single file
   for (const auto& [name, bound] : used) {
     if (bound) continue;
     bool tolerated = false;
@@ -310,9 +313,22 @@ Checkpoint read_gguf_checkpoint(const std::string& path) {
 
 // The tokenizer the GGUF's tokenizer.ggml.* keys describe, in the shape of Gemma 4's tokenizer.json: " " -> "▁",
 // split on spaces (merged with the previous piece), byte fallback, control / user-defined tokens as added tokens.
-std::shared_ptr<const text::BpeSpec> bpe_spec_from_gguf(const gguf::GgufFile& file) {
+// llama.cpp writes Gemma 4's tokenizer as model "gemma4"; ollama writes the same BPE vocabulary and merges as
+// model "llama" with pre "gemma4" (convert/convert_gemma4.go; its reader builds a BPE tokenizer with a
+// SentencePiece-style normalizer from them, model/models/gemma4/model.go).
+static bool is_gemma4_bpe_tokenizer(const gguf::GgufFile& file) {
   const auto model = file.get_string_opt("tokenizer.ggml.model");
-  if (!model || *model != "gemma4") return nullptr;
+  if (model && *model == "gemma4") return true;
+  if (!model || *model != "llama" || file.get_string_opt("tokenizer.ggml.pre").value_or("") != "gemma4") return false;
+  if (file.find("tokenizer.ggml.merges") == nullptr) {
+    throw Error("GGUF file '" + file.path() + "': tokenizer.ggml.model 'llama' with pre 'gemma4' (ollama's Gemma 4 "
+                "layout) but no tokenizer.ggml.merges; only the BPE form (from tokenizer.json) is supported");
+  }
+  return true;
+}
+
+std::shared_ptr<const text::BpeSpec> bpe_spec_from_gguf(const gguf::GgufFile& file) {
+  if (!is_gemma4_bpe_tokenizer(file)) return nullptr;
   const gguf::Value* tokens = file.find("tokenizer.ggml.tokens");
   if (tokens == nullptr || !tokens->is_array() || tokens->elem_type != gguf::ValueType::kString) {
     throw Error("GGUF file '" + file.path() + "': tokenizer.ggml.tokens is missing or not a string array");

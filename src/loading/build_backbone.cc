@@ -7,6 +7,7 @@
 #include <map>
 
 #include "core/thread_pool.h"
+#include "loading/open_checkpoint.h"
 #include "loading/random_weights.h"
 #include "model/backbone_parts.h"
 #include "model/lora_merge.h"
@@ -110,6 +111,7 @@ void prepare_checkpoint(Checkpoint& checkpoint, const LoadOptions& options) {
 std::unique_ptr<Backbone> build_backbone(Checkpoint checkpoint, const LoadOptions& options) {
   if (options.threads > 0) ThreadPool::set_global_threads(options.threads);
   const DType quantize = quantize_target(options.quantize);
+  attach_mmproj(checkpoint, options);  // before the overrides, so vision_encoder=null drops its encoder too
   prepare_checkpoint(checkpoint, options);
   ModelWeights weights = bind_weights(checkpoint.config, checkpoint.weights);
   for (const std::string& adapter : options.lora_adapters) {

@@ -2,6 +2,8 @@
 // ("builtin:tiny"), a named preset or a kaggle:// / hf:// handle found in the local caches.
 #pragma once
 
+#include <gemma4/load_options.h>
+
 #include <string>
 
 #include "schema/checkpoint.h"
@@ -9,5 +11,9 @@
 namespace gemma4 {
 
 Checkpoint open_checkpoint(const std::string& name);
+
+// Adds the encoders of options.mmproj (or of the one mmproj*.gguf beside a GGUF model file) to `checkpoint`
+// (formats/gguf_mmproj.h). Nothing is read when options.load_weights is false or options.mmproj is "none".
+void attach_mmproj(Checkpoint& checkpoint, const LoadOptions& options);
 
 }  // namespace gemma4

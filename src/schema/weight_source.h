@@ -4,7 +4,9 @@
 //   text:   "embed_tokens.weight", "layers.3.self_attn.q_proj.weight", "norm.weight", ...
 //   vision: "vision_tower.<...>", "embed_vision.<...>";  audio: "audio_tower.<...>", "embed_audio.<...>"
 // i.e. Hugging Face's "model.language_model." / "model." prefixes are stripped from text tensors and
-// "model." from the others. Readers of other formats (GGUF, Keras .h5) translate to these names.
+// "model." from the others. Readers of other formats (GGUF, Keras .h5) translate to these names. One name has no
+// Hugging Face counterpart: "audio_tower.layers.{l}.self_attn.per_dim_scale_softplus", the already activated
+// per_dim_scale that GGUF files store (formats/gguf_mmproj.h).
 #pragma once
 
 #include <map>

@@ -25,6 +25,7 @@ void run_chat(const ChatArgs& args) {
   CausalLM::Options lm_options;
   lm_options.max_context = args.options.context;
   lm_options.lora_adapters = args.options.lora;
+  lm_options.mmproj = args.options.mmproj;
   auto lm = CausalLM::load(args.options.model, lm_options);
   if (!lm->tokenizer()) throw Error("model '" + args.options.model + "' has no tokenizer; chat needs one");
   const bool interactive = isatty(STDIN_FILENO);

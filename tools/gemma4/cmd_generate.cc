@@ -50,6 +50,7 @@ void run_generate(const GenerateArgs& args) {
   CausalLM::Options lm_options;
   lm_options.max_context = args.options.context;
   lm_options.lora_adapters = args.options.lora;
+  lm_options.mmproj = args.options.mmproj;
   auto lm = CausalLM::load(args.options.model, lm_options);
 
   const CausalLM::Media media = load_media(args, *lm);

@@ -37,6 +37,7 @@ struct ServeArgs {
   int64_t context = 4096;
   int threads = 0;
   std::string alias;
+  std::string mmproj;
 };
 
 // Set by SIGINT/SIGTERM: the listener stops and a running generation ends at its next token.
@@ -280,6 +281,7 @@ void run_serve(const ServeArgs& args) {
 
   gemma4::CausalLM::Options lm_options;
   lm_options.max_context = args.context;
+  lm_options.mmproj = args.mmproj;
   auto lm = gemma4::CausalLM::load(args.model, lm_options);
   if (!lm->tokenizer()) throw gemma4::Error("model '" + args.model + "' has no tokenizer; the server needs one");
   const std::string model_id = args.alias.empty() ? gemma4::serve::model_id_from_path(args.model) : args.alias;
@@ -334,6 +336,7 @@ GEMMA4_REGISTER_COMMAND(serve, [](CLI::App& app) {
   sub->add_option("--port", args->port, "Port to listen on (0 = any free port, printed at start)");
   sub->add_option("--context", args->context, "Context length (KV cache positions)");
   sub->add_option("--threads", args->threads, "Worker threads (default: all cores)");
+  sub->add_option("--mmproj", args->mmproj, "llama.cpp projector file (default: the one mmproj*.gguf beside a GGUF model)");
   sub->add_option("--alias", args->alias, "Model id reported by /v1/models (default: the --model basename)");
   sub->callback([args] { run_serve(*args); });
 });

@@ -24,6 +24,7 @@ struct GenerationOptions {
   int64_t context = 4096;
   int threads = 0;
   std::vector<std::string> lora;  // LoRA adapters merged on load
+  std::string mmproj;             // llama.cpp projector file ("" = the one mmproj*.gguf beside a GGUF model)
 
   void add_to(CLI::App* app) {
     app->add_option("--model", model, "Model folder, GGUF file, preset name, or builtin:tiny")->required();
@@ -38,6 +39,9 @@ struct GenerationOptions {
     app->add_option("--stop", stop, "Stop before this string (repeatable)");
     app->add_option("--context", context, "Context length (KV cache positions)");
     app->add_option("--threads", threads, "Worker threads (default: all cores)");
+    app->add_option("--mmproj", mmproj,
+                    "llama.cpp projector file (mmproj-*.gguf) with the vision/audio encoders; default: the one "
+                    "mmproj*.gguf beside a GGUF model, if exactly one; 'none' for text only");
     app->add_option("--lora", lora, "LoRA adapter merged on load: PEFT folder or KerasHub .lora.h5 (repeatable)");
   }
 
