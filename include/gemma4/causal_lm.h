@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gemma4/backbone.h>
+#include <gemma4/chat_template.h>
 #include <gemma4/image.h>
 #include <gemma4/tokenizer.h>
 
@@ -56,6 +57,8 @@ class CausalLM {
   struct Options : LoadOptions {
     int64_t max_context = 4096;  // positions the KV cache holds
     int64_t prefill_chunk = 256; // prompt tokens run per step
+    // A chat template file (.jinja, or a tokenizer_config.json) used instead of the model's own.
+    std::string chat_template_file;
   };
 
   // Any model Backbone::load accepts, with the tokenizer that comes with it (if any).
@@ -67,6 +70,12 @@ class CausalLM {
   const Backbone& backbone() const { return *backbone_; }
   // Null when the model came without a tokenizer (then only token ids work).
   const Tokenizer* tokenizer() const { return tokenizer_.get(); }
+  // The chat template prompts are rendered with: Options::chat_template_file, else the model's own (from
+  // chat_template.jinja, tokenizer_config.json or GGUF metadata), else the built-in one for its architecture.
+  const ChatTemplate& chat_template() const { return chat_template_; }
+  void set_chat_template(ChatTemplate chat_template) { chat_template_ = std::move(chat_template); }
+  // The chat template's options that follow from this model's tokenizer (its <bos> and <eos> text).
+  ChatTemplateOptions chat_template_options() const;
 
   // Runs the prompt (reusing the cached prefix it shares with what was run before), then samples
   // until a stop condition. Throws gemma4::Error if the prompt does not fit the context.
@@ -110,6 +119,7 @@ class CausalLM {
   std::unique_ptr<Backbone> backbone_;
   std::unique_ptr<Tokenizer> tokenizer_;
   Options options_;
+  ChatTemplate chat_template_;
   std::unique_ptr<KvCache> cache_;
   std::vector<int32_t> history_;  // ids whose keys/values are in the cache (negative: an image position)
   int32_t next_media_key_ = -1;   // never reused: no later prompt matches an earlier image's or clip's positions

@@ -77,6 +77,9 @@ CompletionRequest parse_completion_request(std::string_view body);
 // The text the model continues: the chat template with the generation prompt for chat completions, the prompt
 // as sent (behind <bos>) for completions.
 std::string prompt_text(const CompletionRequest& request, std::string_view bos_token = "<bos>");
+// The same with the model's chat template (CausalLM::chat_template()) and its options (bos/eos text).
+std::string prompt_text(const CompletionRequest& request, const ChatTemplate& chat_template,
+                        const ChatTemplateOptions& template_options);
 
 GenerationConfig generation_config(const CompletionRequest& request);
 

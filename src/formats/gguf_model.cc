@@ -305,6 +305,10 @@ Checkpoint read_gguf_checkpoint(const std::string& path) {
   loaded.weights = std::move(source);
   loaded.format = "gguf";
   loaded.tokenizer.bpe = bpe_spec_from_gguf(*file);
+  if (const auto chat_template = file->get_string_opt("tokenizer.chat_template")) {
+    loaded.tokenizer.chat_template = *chat_template;
+    loaded.tokenizer.chat_template_origin = "GGUF file '" + path + "' (tokenizer.chat_template)";
+  }
   return loaded;
 }
 

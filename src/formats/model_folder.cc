@@ -9,6 +9,7 @@
 
 #include "core/file_io.h"
 #include "formats/safetensors.h"
+#include "formats/tokenizer_config.h"
 #include "schema/tensor_names.h"
 
 namespace gemma4 {
@@ -37,6 +38,26 @@ void read_encoder_configs(const std::string& folder, Checkpoint& checkpoint) {
   if (has_audio_config(config_path)) checkpoint.audio = audio_config_from_json(config_path);
 }
 
+void read_chat_template(const std::string& folder, TokenizerSource& tokenizer) {
+  // transformers saves chat_template.jinja (recent versions), processors chat_template.json, older tokenizers
+  // the "chat_template" member of tokenizer_config.json: the first one present wins.
+  const fs::path dir(folder);
+  if (fs::exists(dir / "chat_template.jinja")) {
+    tokenizer.chat_template = read_file((dir / "chat_template.jinja").string());
+    tokenizer.chat_template_origin = (dir / "chat_template.jinja").string();
+    return;
+  }
+  for (const char* name : {"chat_template.json", "tokenizer_config.json"}) {
+    const fs::path path = dir / name;
+    if (!fs::exists(path)) continue;
+    std::string text = chat_template_from_tokenizer_config(read_file(path.string()), path.string());
+    if (text.empty()) continue;
+    tokenizer.chat_template = std::move(text);
+    tokenizer.chat_template_origin = path.string();
+    return;
+  }
+}
+
 Checkpoint read_hf_folder(const std::string& folder) {
   Checkpoint checkpoint;
   checkpoint.path = folder;
@@ -50,6 +71,7 @@ Checkpoint read_hf_folder(const std::string& folder) {
       break;
     }
   }
+  read_chat_template(folder, checkpoint.tokenizer);
   return checkpoint;
 }
 

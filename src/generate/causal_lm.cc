@@ -32,7 +32,10 @@ size_t partial_stop_suffix(const std::string& text, const std::string& stop) {
 }  // namespace
 
 CausalLM::CausalLM(std::unique_ptr<Backbone> backbone, std::unique_ptr<Tokenizer> tokenizer, const Options& options)
-    : backbone_(std::move(backbone)), tokenizer_(std::move(tokenizer)), options_(options) {
+    : backbone_(std::move(backbone)),
+      tokenizer_(std::move(tokenizer)),
+      options_(options),
+      chat_template_(ChatTemplate::builtin_for(backbone_->config())) {
   if (options_.max_context <= 0) throw Error("max_context must be positive");
   if (options_.prefill_chunk <= 0) throw Error("prefill_chunk must be positive");
   if (config().use_bidirectional_attention) {
@@ -40,6 +43,16 @@ CausalLM::CausalLM(std::unique_ptr<Backbone> backbone, std::unique_ptr<Tokenizer
   }
   options_.prefill_chunk = std::min(options_.prefill_chunk, options_.max_context);
   reset();
+}
+
+ChatTemplateOptions CausalLM::chat_template_options() const {
+  ChatTemplateOptions options;
+  if (tokenizer_) {
+    const SpecialTokenIds& ids = tokenizer_->special_ids();
+    if (ids.bos >= 0) options.bos_token = tokenizer_->token_to_piece(ids.bos);
+    if (ids.eos >= 0) options.eos_token = tokenizer_->token_to_piece(ids.eos);
+  }
+  return options;
 }
 
 CausalLM::~CausalLM() = default;

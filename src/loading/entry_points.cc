@@ -2,7 +2,10 @@
 // Checkpoint and hands it to the one builder.
 #include <gemma4/backbone.h>
 #include <gemma4/causal_lm.h>
+#include <gemma4/chat_template.h>
 #include <gemma4/load_options.h>
+
+#include <optional>
 
 #include "core/thread_pool.h"
 #include "loading/build_backbone.h"
@@ -34,8 +37,24 @@ std::unique_ptr<Backbone> Backbone::from_config(const Gemma4Config& config, uint
 std::unique_ptr<CausalLM> CausalLM::load(const std::string& model_path, const Options& options) {
   Checkpoint checkpoint = open_checkpoint(model_path);
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(checkpoint.tokenizer);
+  std::optional<ChatTemplate> chat_template;
+  if (!options.chat_template_file.empty()) {
+    chat_template = ChatTemplate::from_file(options.chat_template_file);
+  } else if (!checkpoint.tokenizer.chat_template.empty()) {
+    chat_template.emplace(checkpoint.tokenizer.chat_template, checkpoint.tokenizer.chat_template_origin);
+  }
   auto backbone = build_backbone(std::move(checkpoint), options);
-  return std::make_unique<CausalLM>(std::move(backbone), std::move(tokenizer), options);
+  auto lm = std::make_unique<CausalLM>(std::move(backbone), std::move(tokenizer), options);
+  if (chat_template) lm->set_chat_template(std::move(*chat_template));
+  return lm;
+}
+
+ChatTemplate chat_template_for_model(const std::string& model) {
+  const Checkpoint checkpoint = open_checkpoint(model);  // weights are mapped, not read
+  if (!checkpoint.tokenizer.chat_template.empty()) {
+    return ChatTemplate(checkpoint.tokenizer.chat_template, checkpoint.tokenizer.chat_template_origin);
+  }
+  return ChatTemplate::builtin_for(checkpoint.config);
 }
 
 void set_num_threads(int threads) { ThreadPool::set_global_threads(threads); }

@@ -23,6 +23,10 @@ struct TokenizerSource {
   std::string file;
   std::shared_ptr<const text::BpeSpec> bpe;
   bool empty() const { return file.empty() && bpe == nullptr; }
+  // The model's own chat template (Jinja text) and where it was found; empty when the checkpoint ships none
+  // (then the built-in one for the architecture is used).
+  std::string chat_template;
+  std::string chat_template_origin;
 };
 
 struct Checkpoint {

@@ -311,11 +311,18 @@ CompletionRequest parse_completion_request(std::string_view body) {
 }
 
 std::string prompt_text(const CompletionRequest& request, std::string_view bos_token) {
+  ChatTemplateOptions options;
+  options.bos_token = std::string(bos_token);
+  return prompt_text(request, ChatTemplate::gemma4_mainline(), options);
+}
+
+std::string prompt_text(const CompletionRequest& request, const ChatTemplate& chat_template,
+                        const ChatTemplateOptions& template_options) {
+  const std::string& bos_token = template_options.bos_token;
   if (request.endpoint == Endpoint::ChatCompletions) {
-    ChatTemplateOptions options;
+    ChatTemplateOptions options = template_options;
     options.add_generation_prompt = true;
-    options.bos_token = std::string(bos_token);
-    return apply_chat_template(request.messages, options);
+    return chat_template.render(request.messages, options);
   }
   // A completion continues the text as a document: behind <bos>, as the model was trained, unless already there.
   if (!bos_token.empty() && request.prompt.compare(0, bos_token.size(), bos_token) == 0) return request.prompt;

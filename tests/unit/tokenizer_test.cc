@@ -5,6 +5,7 @@
 // real Jinja template). These unit tests pin the contracts and the error messages.
 #include <gemma4/chat_template.h>
 #include <gemma4/error.h>
+#include <gemma4/preset.h>
 #include <gemma4/tokenizer.h>
 
 #include <gtest/gtest.h>
@@ -653,14 +654,43 @@ TEST(ChatTemplate, PromptTokenizesWithSpecialTokensWhole) {
   EXPECT_EQ(tok->encode("<bos><start_of_turn> the fox<end_of_turn>"), (Ids{1, 6, 9, 12, 7}));
 }
 
-TEST(ChatTemplate, Helpers) {
-  EXPECT_EQ(gemma4::strip_thinking("  <|channel>thought\nx<channel|>Answer <|channel>y<channel|>end \n"), "Answer end");
-  EXPECT_EQ(gemma4::python_strip("\xE3\x80\x80 text\xC2\xA0\n"), "text");  // U+3000, U+00A0 are whitespace
-  const auto reply = gemma4::parse_model_reply("<|channel>thought\nLet me add.<channel|>4<turn|>ignored");
-  EXPECT_EQ(reply.thinking, "Let me add.");
-  EXPECT_EQ(reply.content, "4");
-  EXPECT_EQ(gemma4::parse_model_reply("<|channel>thought\n<channel|>Hi").content, "Hi");
-  EXPECT_EQ(gemma4::parse_model_reply("<|channel>thought\nunfinished").thinking, "unfinished");
+TEST(ChatTemplate, BuiltInTemplatesFitTheArchitecture) {
+  // Google's E-series template (E2B/E4B) adds nothing after "<|turn>model\n" with thinking off; the mainline
+  // one (12B/26B/31B) adds an empty thought channel. builtin_for picks by the per-layer embeddings.
+  std::vector<gemma4::ChatMessage> m(1);
+  m[0].role = "user";
+  m[0].content = "Hello";
+  EXPECT_EQ(gemma4::ChatTemplate::gemma4_e_series().render(m), "<bos><|turn>user\nHello<turn|>\n<|turn>model\n");
+  EXPECT_EQ(gemma4::ChatTemplate::gemma4_mainline().render(m),
+            "<bos><|turn>user\nHello<turn|>\n<|turn>model\n<|channel>thought\n<channel|>");
+  const gemma4::PresetInfo* e2b = gemma4::find_builtin_preset("gemma4_instruct_2b");
+  const gemma4::PresetInfo* big = gemma4::find_builtin_preset("gemma4_instruct_31b");
+  ASSERT_NE(e2b, nullptr);
+  ASSERT_NE(big, nullptr);
+  EXPECT_EQ(&gemma4::ChatTemplate::builtin_for(e2b->config), &gemma4::ChatTemplate::gemma4_e_series());
+  EXPECT_EQ(&gemma4::ChatTemplate::builtin_for(big->config), &gemma4::ChatTemplate::gemma4_mainline());
+  // The built-in texts are the files in src/text/templates/ byte for byte.
+  for (const auto& [name, tpl] : {std::pair{"gemma4-e-series.jinja", &gemma4::ChatTemplate::gemma4_e_series()},
+                                  std::pair{"gemma4-mainline.jinja", &gemma4::ChatTemplate::gemma4_mainline()}}) {
+    std::ifstream in(std::string(GEMMA4_SOURCE_DIR) + "/src/text/templates/" + name, std::ios::binary);
+    const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(tpl->source(), file) << name;
+  }
+}
+
+TEST(ChatTemplate, ModelTemplatesFromFiles) {
+  const fs::path dir = fs::temp_directory_path() / "gemma4_chat_template_files";
+  fs::create_directories(dir);
+  std::ofstream(dir / "plain.jinja") << "{{ bos_token }}{% for m in messages %}[{{ m.role }}:{{ m.content }}]{% endfor %}";
+  std::ofstream(dir / "tokenizer_config.json")
+      << R"({"chat_template": [{"name": "tool_use", "template": "T"}, {"name": "default", "template": "D{{ messages | length }}"}]})";
+  std::vector<gemma4::ChatMessage> m = {{"user", "a"}, {"assistant", "b"}};
+  EXPECT_EQ(gemma4::ChatTemplate::from_file((dir / "plain.jinja").string()).render(m), "<bos>[user:a][assistant:b]");
+  EXPECT_EQ(gemma4::ChatTemplate::from_file((dir / "tokenizer_config.json").string()).render(m), "D2");
+  std::ofstream(dir / "broken.jinja") << "{% for m in messages %}";
+  EXPECT_NE(error_of([&] { gemma4::ChatTemplate::from_file((dir / "broken.jinja").string()); }).find("broken.jinja"),
+            std::string::npos);
+  fs::remove_all(dir);
 }
 
 TEST(ChatTemplate, RequestErrors) {

@@ -10,23 +10,19 @@
 
 #include "command_registry.h"
 #include "generation_options.h"
+#include "model_reply.h"
 
 namespace {
 
 struct ChatArgs {
   gemma4::cli::GenerationOptions options;
   std::string system;
-  bool thinking = false;
 };
 
 void run_chat(const ChatArgs& args) {
   using namespace gemma4;
   if (args.options.threads > 0) set_num_threads(args.options.threads);
-  CausalLM::Options lm_options;
-  lm_options.max_context = args.options.context;
-  lm_options.lora_adapters = args.options.lora;
-  lm_options.mmproj = args.options.mmproj;
-  auto lm = CausalLM::load(args.options.model, lm_options);
+  auto lm = CausalLM::load(args.options.model, args.options.lm_options());
   if (!lm->tokenizer()) throw Error("model '" + args.options.model + "' has no tokenizer; chat needs one");
   const bool interactive = isatty(STDIN_FILENO);
   if (interactive) std::fprintf(stderr, "Chatting with %s. Type /reset to start over, Ctrl-D to quit.\n", args.options.model.c_str());
@@ -34,8 +30,7 @@ void run_chat(const ChatArgs& args) {
   std::vector<ChatMessage> messages;
   if (!args.system.empty()) messages.push_back({"system", args.system});
   const std::size_t first_turn = messages.size();
-  ChatTemplateOptions template_options;
-  template_options.enable_thinking = args.thinking;
+  const ChatTemplateOptions template_options = args.options.template_options(*lm);
   const GenerationConfig config = args.options.generation_config();
 
   std::string line;
@@ -48,21 +43,32 @@ void run_chat(const ChatArgs& args) {
       lm->reset();
       continue;
     }
-    messages.push_back({"user", line});
-    // The special tokens of the reply are kept so the thought channel can be told from the answer.
-    std::string reply;
-    std::vector<int32_t> reply_ids;
-    auto on_token = [&](int32_t token, const std::string& text) {
-      if (token >= 0) reply_ids.push_back(token);
-      std::fwrite(text.data(), 1, text.size(), stdout);
-      std::fflush(stdout);
+    if (line.rfind("/tool ", 0) == 0) {  // the answer of a tool the model called: "/tool RESULT"
+      ChatMessage result{"tool", line.substr(6)};
+      if (!messages.empty() && !messages.back().tool_calls.empty()) {
+        result.tool_call_id = messages.back().tool_calls.front().id;
+        result.name = messages.back().tool_calls.front().name;
+      }
+      messages.push_back(result);
+    } else {
+      messages.push_back({"user", line});
+    }
+    // The reply streams through the output parser: the answer to stdout, thinking to stderr (--show-thinking),
+    // tool calls as JSON lines; the conversation keeps all three.
+    const std::string prompt_text = lm->chat_template().render(messages, template_options);
+    // After a tool response with thinking on, Google's templates open the thought channel in the prompt.
+    OutputParserOptions parser_options;
+    parser_options.in_thought_channel = prompt_text.size() >= 18 &&
+                                        prompt_text.compare(prompt_text.size() - 18, 18, "<|channel>thought\n") == 0;
+    cli::ReplyPrinter reply(*lm->tokenizer(), args.options.show_thinking, parser_options);
+    auto on_token = [&](int32_t token, const std::string&) {
+      if (token >= 0) reply.push(token);
       return true;
     };
-    const auto prompt = lm->tokenizer()->encode(apply_chat_template(messages, template_options));
+    const auto prompt = lm->tokenizer()->encode(prompt_text);
     GenerationResult result = lm->generate(prompt, config, on_token);
+    messages.push_back(reply.finish());
     std::printf("\n");
-    const ModelReply parsed = parse_model_reply(lm->tokenizer()->decode(reply_ids));
-    messages.push_back({"assistant", parsed.content});
     std::fprintf(stderr, "[%zu tokens, %.2f tok/s, stop: %s]\n", result.tokens.size(),
                  result.generation_seconds > 0 ? result.tokens.size() / result.generation_seconds : 0.0,
                  result.stop_reason.c_str());
@@ -76,6 +82,5 @@ GEMMA4_REGISTER_COMMAND(chat, [](CLI::App& app) {
   auto* sub = app.add_subcommand("chat", "Interactive multi-turn chat (one message per line on stdin)");
   args->options.add_to(sub);
   sub->add_option("--system", args->system, "A system prompt");
-  sub->add_flag("--thinking", args->thinking, "Let the model think before answering");
   sub->callback([args] { run_chat(*args); });
 });

@@ -5,10 +5,12 @@
 #include <gemma4/error.h>
 
 #include <cstdio>
+#include <optional>
 
 #include "cli_util.h"
 #include "command_registry.h"
 #include "generation_options.h"
+#include "model_reply.h"
 
 namespace {
 
@@ -19,7 +21,6 @@ struct GenerateArgs {
   std::string tokens;
   bool raw = false;
   bool print_ids = false;
-  bool thinking = false;
   std::vector<std::string> images;
   std::vector<std::string> audio;
 };
@@ -47,11 +48,7 @@ void run_generate(const GenerateArgs& args) {
   using namespace gemma4;
   if (args.options.threads > 0) set_num_threads(args.options.threads);
   if (args.prompt.empty() == args.tokens.empty()) throw Error("give exactly one of --prompt TEXT or --tokens IDS");
-  CausalLM::Options lm_options;
-  lm_options.max_context = args.options.context;
-  lm_options.lora_adapters = args.options.lora;
-  lm_options.mmproj = args.options.mmproj;
-  auto lm = CausalLM::load(args.options.model, lm_options);
+  auto lm = CausalLM::load(args.options.model, args.options.lm_options());
 
   const CausalLM::Media media = load_media(args, *lm);
   const bool has_media = !media.images.empty() || !media.audio.empty();
@@ -74,20 +71,22 @@ void run_generate(const GenerateArgs& args) {
         user.parts.push_back({ChatContentPart::Kind::Text, args.prompt});
       }
       messages.push_back(user);
-      ChatTemplateOptions template_options;
-      template_options.add_generation_prompt = true;
-      template_options.enable_thinking = args.thinking;
-      text = apply_chat_template(messages, template_options);
+      text = lm->chat_template().render(messages, args.options.template_options(*lm));
     }
     prompt = has_media ? lm->tokenize_with_media(text, media) : lm->tokenizer()->encode(text);
   }
 
   GenerationConfig config = args.options.generation_config();
+  // A chat reply is split into answer, thinking and tool calls as it streams; raw text and ids print as they come.
+  std::optional<cli::ReplyPrinter> reply;
+  if (!args.raw && args.tokens.empty() && !args.print_ids) reply.emplace(*lm->tokenizer(), args.options.show_thinking);
   bool first = true;
   auto on_token = [&](int32_t token, const std::string& text) {
     if (args.print_ids) {
       if (token >= 0) std::printf(first ? "%d" : ",%d", token);
       first = false;
+    } else if (reply) {
+      if (token >= 0) reply->push(token);
     } else {
       std::fwrite(text.data(), 1, text.size(), stdout);
     }
@@ -95,6 +94,7 @@ void run_generate(const GenerateArgs& args) {
     return true;
   };
   GenerationResult result = lm->generate(prompt, media, config, on_token);
+  if (reply) reply->finish();
   std::printf("\n");
   std::fprintf(stderr, "[prompt: %lld tokens, %.2f tok/s | generated: %zu tokens, %.2f tok/s | stop: %s]\n",
                static_cast<long long>(result.prompt_tokens),
@@ -113,7 +113,6 @@ GEMMA4_REGISTER_COMMAND(generate, [](CLI::App& app) {
   sub->add_option("--system", args->system, "A system prompt");
   sub->add_option("--tokens", args->tokens, "The prompt as comma-separated token ids (used as is)");
   sub->add_flag("--raw", args->raw, "Send the prompt text as is, without the chat template");
-  sub->add_flag("--thinking", args->thinking, "Let the model think first (enable_thinking)");
   sub->add_flag("--print-ids", args->print_ids, "Print generated token ids (comma-separated) instead of text");
   sub->add_option("--image", args->images, "An image for the prompt (PNG, JPEG, ...; repeatable; vision models)");
   sub->add_option("--audio", args->audio, "A 16 kHz WAV clip for the prompt (repeatable; E2B/E4B)");

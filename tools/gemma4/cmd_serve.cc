@@ -104,10 +104,11 @@ void send_error(httplib::Response& response, const ApiError& error) {
 class ModelServer {
  public:
   ModelServer(std::unique_ptr<gemma4::CausalLM> lm, std::string model_id, int64_t context)
-      : lm_(std::move(lm)), model_id_(std::move(model_id)), context_(context), created_(unix_seconds()) {
-    const gemma4::Tokenizer& tokenizer = *lm_->tokenizer();
-    if (tokenizer.bos_id() >= 0) bos_token_ = tokenizer.token_to_piece(tokenizer.bos_id());
-  }
+      : lm_(std::move(lm)),
+        model_id_(std::move(model_id)),
+        context_(context),
+        created_(unix_seconds()),
+        template_options_(lm_->chat_template_options()) {}
 
   void handle(const httplib::Request& request, httplib::Response& response) {
     try {
@@ -143,7 +144,7 @@ class ModelServer {
                                                         : gemma4::serve::parse_completion_request(request.body);
     auto job = std::make_shared<Job>();
     job->media = convert_media(parsed);
-    const std::string text = gemma4::serve::prompt_text(parsed, bos_token_);
+    const std::string text = gemma4::serve::prompt_text(parsed, lm_->chat_template(), template_options_);
     const bool has_media = !job->media.images.empty() || !job->media.audio.empty();
     job->prompt = has_media ? lm_->tokenize_with_media(text, job->media) : lm_->tokenizer()->encode(text);
     if (static_cast<int64_t>(job->prompt.size()) > context_) {
@@ -254,7 +255,7 @@ class ModelServer {
 
   std::unique_ptr<gemma4::CausalLM> lm_;
   std::string model_id_;
-  std::string bos_token_;
+  gemma4::ChatTemplateOptions template_options_;  // the model's <bos>/<eos> text for its chat template
   int64_t context_;
   int64_t created_;
   std::mutex generation_mutex_;  // one generation at a time: one model, one KV cache

@@ -33,6 +33,7 @@ struct TokenizeArgs {
   bool pieces = false;
   bool chat = false;
   bool render = false;
+  std::string chat_template;
   bool enable_thinking = false;
 };
 
@@ -81,12 +82,21 @@ std::string decode_line(const gemma4::Tokenizer& tok, const TokenizeArgs& args, 
   return json_string(tok.decode(ids, args.skip_special));
 }
 
+// The template --chat renders with: --chat-template FILE, else the model's own (or the built-in one for its
+// architecture), else Google's built-in mainline template.
+const gemma4::ChatTemplate& chat_template(const TokenizeArgs& args) {
+  static const gemma4::ChatTemplate chosen = !args.chat_template.empty() ? gemma4::ChatTemplate::from_file(args.chat_template)
+                                             : !args.model.empty()       ? gemma4::chat_template_for_model(args.model)
+                                                                         : gemma4::ChatTemplate::gemma4_mainline();
+  return chosen;
+}
+
 // --chat: the line is a chat request (see gemma4/chat_template.h); returns the rendered prompt.
 std::string chat_prompt(const TokenizeArgs& args, const std::string& line, size_t line_number) {
   try {
     gemma4::ChatRequest request = gemma4::parse_chat_request_json(line);
     if (args.enable_thinking) request.options.enable_thinking = true;
-    return gemma4::apply_chat_template(request.messages, request.options);
+    return chat_template(args).render(request.messages, request.options);
   } catch (const gemma4::Error& e) {
     throw gemma4::Error("tokenize --chat: input line " + std::to_string(line_number) + ": " + e.what());
   }
@@ -173,6 +183,8 @@ GEMMA4_REGISTER_COMMAND(tokenize, [](CLI::App& app) {
   sub->add_flag("--chat", args->chat,
                 "Each input line is a chat request {\"messages\": [...], \"tools\": [...], \"enable_thinking\": ...} "
                 "(or a bare list of messages); encodes its Gemma 4 prompt");
+  sub->add_option("--chat-template", args->chat_template,
+                  "With --chat: render with this template (.jinja or tokenizer_config.json) instead of the model's");
   sub->add_flag("--render", args->render, "With --chat: print the prompt text (a JSON string) instead of ids");
   sub->add_flag("--enable-thinking", args->enable_thinking, "With --chat: turn thinking on for every request");
   sub->callback([args] { run_tokenize(*args); });

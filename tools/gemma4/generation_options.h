@@ -2,6 +2,8 @@
 #pragma once
 
 #include <gemma4/causal_lm.h>
+#include <gemma4/chat_template.h>
+#include <gemma4/error.h>
 
 #include <CLI/CLI.hpp>
 
@@ -9,6 +11,9 @@
 #include <vector>
 
 namespace gemma4::cli {
+
+// A JSON file holding a list of tool declarations ({"type": "function", "function": {...}}) -> each as JSON text.
+std::vector<std::string> read_tool_list(const std::string& path);
 
 struct GenerationOptions {
   std::string model;
@@ -25,6 +30,10 @@ struct GenerationOptions {
   int threads = 0;
   std::vector<std::string> lora;  // LoRA adapters merged on load
   std::string mmproj;             // llama.cpp projector file ("" = the one mmproj*.gguf beside a GGUF model)
+  std::string chat_template;      // a template file used instead of the model's own
+  std::string tools;              // a JSON file: the list of tool declarations offered to the model
+  bool thinking = false;
+  bool show_thinking = false;
 
   void add_to(CLI::App* app) {
     app->add_option("--model", model, "Model folder, GGUF file, preset name, or builtin:tiny")->required();
@@ -43,6 +52,29 @@ struct GenerationOptions {
                     "llama.cpp projector file (mmproj-*.gguf) with the vision/audio encoders; default: the one "
                     "mmproj*.gguf beside a GGUF model, if exactly one; 'none' for text only");
     app->add_option("--lora", lora, "LoRA adapter merged on load: PEFT folder or KerasHub .lora.h5 (repeatable)");
+    app->add_option("--chat-template", chat_template,
+                    "Chat template file (.jinja, or a tokenizer_config.json) instead of the model's own");
+    app->add_option("--tools", tools, "A JSON file with the list of tools the model may call (OpenAI shape)");
+    app->add_flag("--thinking", thinking, "Let the model think before answering (enable_thinking)");
+    app->add_flag("--show-thinking", show_thinking, "Print the model's thinking to stderr");
+  }
+
+  CausalLM::Options lm_options() const {
+    CausalLM::Options options;
+    options.max_context = context;
+    options.lora_adapters = lora;
+    options.chat_template_file = chat_template;
+    options.mmproj = mmproj;
+    options.threads = threads;
+    return options;
+  }
+
+  // The chat template's options: the model's <bos>/<eos>, thinking, and the tools of --tools.
+  ChatTemplateOptions template_options(const CausalLM& lm) const {
+    ChatTemplateOptions options = lm.chat_template_options();
+    options.enable_thinking = thinking;
+    if (!tools.empty()) options.tools = read_tool_list(tools);
+    return options;
   }
 
   GenerationConfig generation_config() const {
