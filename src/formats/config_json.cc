@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "core/file_io.h"
 #include "formats/json_file.h"
@@ -201,6 +202,37 @@ Gemma4Config config_from_hf_json(const std::string& json_text, const std::string
     }
   }
 
+  // transformers >= 5.15 re-saves per-layer settings as "per_layer_config": {"<layer>": {"head_dim": ...,
+  // "num_key_value_heads": ...}} instead of global_head_dim / num_global_key_value_heads. The global layers'
+  // values are those of the first full-attention layer listed (as llama.cpp's converter reads them).
+  if (t.contains("per_layer_config") && t["per_layer_config"].is_object()) {
+    const json& per_layer = t["per_layer_config"];
+    std::optional<int64_t> full_head_dim, full_kv_heads;
+    for (int64_t layer = 0; layer < static_cast<int64_t>(config.layer_types.size()); ++layer) {
+      const auto entry = per_layer.find(std::to_string(layer));
+      if (entry == per_layer.end() || !entry->is_object() || config.layer_types[layer] != LayerType::kFull) continue;
+      const std::string here = where + ": per_layer_config[\"" + std::to_string(layer) + "\"]";
+      if (!full_head_dim && entry->contains("head_dim")) full_head_dim = get_as<int64_t>(*entry, "head_dim", here);
+      if (!full_kv_heads && entry->contains("num_key_value_heads")) {
+        full_kv_heads = get_as<int64_t>(*entry, "num_key_value_heads", here);
+      }
+    }
+    if (full_head_dim && !(t.contains("global_head_dim") && !t["global_head_dim"].is_null())) {
+      config.global_head_dim = *full_head_dim;
+    }
+    if (full_kv_heads && k_eq_v &&
+        !(t.contains("num_global_key_value_heads") && !t["num_global_key_value_heads"].is_null())) {
+      config.num_global_key_value_heads = *full_kv_heads;
+    }
+  }
+
+  // The compute dtype the checkpoint declares (transformers: torch_dtype, or dtype since 4.56).
+  for (const json* holder : std::initializer_list<const json*>{&root, &t}) {
+    for (const char* key : {"torch_dtype", "dtype"}) {
+      if (holder->contains(key) && (*holder)[key].is_string()) config.dtype = (*holder)[key].get<std::string>();
+    }
+  }
+
   if (t.contains("rope_parameters") && t["rope_parameters"].is_object()) {
     const json& rope = t["rope_parameters"];
     if (rope.contains("sliding_attention")) {
@@ -280,6 +312,7 @@ std::string config_to_hf_json(const Gemma4Config& c) {
   });
   t["model_type"] = "gemma4_text";
   t["architectures"] = {"Gemma4ForCausalLM"};
+  if (!c.dtype.empty()) t["torch_dtype"] = c.dtype;  // the declared compute dtype (docs/numerics.md)
   t["hidden_activation"] = "gelu_pytorch_tanh";
   t["tie_word_embeddings"] = true;
   // Values Hugging Face derives differently from KerasHub.

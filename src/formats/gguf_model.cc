@@ -95,6 +95,8 @@ void write_plain_fields(gguf::GgufWriter& w, const Gemma4Config& c) {
   });
 }
 
+constexpr const char* kComputeDtypeKey = "gemma4cpp.compute_dtype";
+
 Gemma4Config config_from_gguf(const gguf::GgufFile& f) {
   const std::string& p = f.path();
   auto fail = [&](const std::string& message) { return Error("GGUF file '" + p + "': " + message); };
@@ -103,6 +105,9 @@ Gemma4Config config_from_gguf(const gguf::GgufFile& f) {
 
   Gemma4Config c;
   read_plain_fields(f, c);
+  // Our own key: the compute dtype of the checkpoint a GGUF was converted from (docs/formats.md). Files
+  // from other converters have none: Gemma 4 then computes its normalisers in bf16, as it was trained.
+  if (const auto dtype = f.get_string_opt(kComputeDtypeKey)) c.dtype = *dtype;
   if (c.num_layers <= 0 || c.num_layers > 100000) throw fail("block_count is " + std::to_string(c.num_layers));
   c.global_head_dim = f.get_int(key("attention.key_length"));
   c.head_dim = f.get_int_opt(key("attention.key_length_swa")).value_or(*c.global_head_dim);
@@ -526,6 +531,7 @@ void write_gguf_model(const std::string& path, const Checkpoint& model, DType ty
   gguf::GgufWriter w;
   w.add_string("general.architecture", kArch);
   w.add_string("general.name", "gemma4");
+  if (!c.dtype.empty()) w.add_string(kComputeDtypeKey, c.dtype);
   const uint32_t file_type = type == DType::F32 ? 0 : type == DType::F16 ? 1 : type == DType::Q8_0 ? 7
                                                  : type == DType::Q4_0 ? 2 : 32;
   w.add_u32("general.file_type", file_type);

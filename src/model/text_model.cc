@@ -21,10 +21,21 @@ namespace gemma4 {
 using kernels::matmul;
 using kernels::rms_norm;
 
+float TextModel::normaliser(int64_t width) const {
+  // Gemma 4 was trained with sqrt(width) in bf16 (transformers casts it to the weights' dtype, bf16 for the
+  // released checkpoints: sqrt(1536) -> 39.25). Only a checkpoint that declares float32 (or float16) compute
+  // gets that precision; undeclared (GGUF) and bf16 ones get the bf16 value.
+  const float exact = std::sqrt(static_cast<float>(width));
+  if (config_.dtype == "float32") return exact;
+  return round_to_dtype(exact, config_.dtype == "float16" ? DType::F16 : DType::BF16);
+}
+
 TextModel::TextModel(Gemma4Config config, ModelWeights weights)
     : config_(std::move(config)), weights_(std::move(weights)) {
-  // transformers casts sqrt(hidden) to the embedding's dtype before multiplying (bf16: sqrt(1536) -> 39.25).
-  embedding_scale_ = round_to_dtype(std::sqrt(static_cast<float>(config_.hidden_dim)), weights_.embed_tokens.dtype);
+  // The normalisers are rounded to the compute dtype the checkpoint declares, not to the container's storage
+  // type, so the same weights give the same logits as bf16 safetensors, F32 or Q8_0 GGUF (docs/numerics.md).
+  embedding_scale_ = normaliser(config_.hidden_dim);
+  ple_token_scale_ = normaliser(config_.hidden_size_per_layer_input);
   if (config_.enable_moe_block) {
     expert_gate_up_.resize(static_cast<size_t>(config_.num_layers));
     expert_down_.resize(static_cast<size_t>(config_.num_layers));
@@ -69,7 +80,7 @@ void TextModel::per_layer_inputs(const ChunkInput& input, const float* hidden, T
            static_cast<float>(config_.layer_norm_epsilon), ple);
   // Token part: this token's row of the per-layer table, scaled by sqrt(width). Multimodal placeholders
   // look up row 0 (the pad id), as the references do.
-  const float token_scale = round_to_dtype(std::sqrt(static_cast<float>(width)), weights_.embed_per_layer.dtype);
+  const float token_scale = ple_token_scale_;
   const float combine_scale = static_cast<float>(1.0 / std::sqrt(2.0));
   float* token_row = act.ple_token_row.data();
   for (int64_t t = 0; t < rows; ++t) {

@@ -57,10 +57,12 @@ class TextModel {
   // Embedding models: masked mean over valid rows, two dense projections, L2 normalisation.
   std::vector<float> pool(const float* sequence_output, const uint8_t* valid, int64_t length) const;
 
-  // The scale applied to looked-up token embeddings: sqrt(hidden) rounded to the embedding's type.
+  // The scale applied to looked-up token embeddings: sqrt(hidden), rounded as normaliser() says.
   float embedding_scale() const { return embedding_scale_; }
 
  private:
+  // sqrt(width) as the model computes it: exact for float32 compute, else rounded to bf16 (or f16).
+  float normaliser(int64_t width) const;
   void embed(const ChunkInput& input, float* hidden) const;
   // The steps of one chunk, each reading and writing the named buffers of `act` (activations.h):
   // per_layer_inputs fills act.ple; attention reads act.normed and writes act.branch (keys and values
@@ -80,6 +82,7 @@ class TextModel {
   Gemma4Config config_;
   ModelWeights weights_;
   float embedding_scale_;
+  float ple_token_scale_ = 1.0f;  // sqrt(hidden_size_per_layer_input), rounded as normaliser() says
   // MoE layers: each expert's matrices as views [layer][expert], cut once here (a slice builds a shape).
   std::vector<std::vector<TensorView>> expert_gate_up_, expert_down_;
 };

@@ -513,6 +513,11 @@ def build(model_dir, out_path, outtype, name=None, log=print):
     add = lambda k, t, v, et=None: kv.append(encode_kv(k, t, v, et))
     add("general.architecture", GT_STRING, A)
     add("general.name", GT_STRING, name or os.path.basename(os.path.abspath(model_dir)))
+    # gemma4.cpp's own key (llama.cpp ignores it): the compute dtype the checkpoint declares, which decides how
+    # gemma4.cpp rounds the embedding normalisers.
+    compute_dtype = hp.cfg.get("torch_dtype") or hp.cfg.get("dtype")
+    if isinstance(compute_dtype, str):
+        add("gemma4cpp.compute_dtype", GT_STRING, compute_dtype)
     add("general.file_type", GT_UINT32, FILE_TYPE[outtype])
     add("general.quantization_version", GT_UINT32, 2)
     add("general.alignment", GT_UINT32, ALIGNMENT)

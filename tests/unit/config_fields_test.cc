@@ -177,7 +177,7 @@ TEST(ConfigFields, OverridesTakeEveryArgumentName) {
 TEST(ConfigFields, HuggingFaceRoundTripKeepsEveryField) {
   Gemma4Config expected = every_field_set();
   const Gemma4Config back = config_from_hf_json(config_to_hf_json(expected), "round trip");
-  expected.dtype.clear();  // a KerasHub dtype policy is not a Hugging Face setting (HF weights carry their type)
+  // The compute dtype travels as torch_dtype (it decides how the normalisers are rounded, docs/numerics.md).
   expect_same_fields(back, expected, "Hugging Face JSON");
   // Gemma4TextConfig's own keys hold what they can (not only keras_hub_extensions).
   const json written = json::parse(config_to_hf_json(every_field_set()));
@@ -208,7 +208,8 @@ TEST(ConfigFields, GgufRoundTripKeepsWhatGgufHolds) {
   fs::remove(path);
 
   Gemma4Config expected = input;
-  // Not in GGUF metadata: stored-only arguments, the compute policy, the window switch (layer types carry it).
+  // Not in GGUF metadata: stored-only arguments, the window switch (layer types carry it). The compute dtype
+  // travels in our own key gemma4cpp.compute_dtype.
   expected.image_size = defaults.image_size;
   expected.query_head_dim_normalize = defaults.query_head_dim_normalize;
   expected.use_sliding_window_attention = defaults.use_sliding_window_attention;
@@ -216,7 +217,6 @@ TEST(ConfigFields, GgufRoundTripKeepsWhatGgufHolds) {
   expected.num_audio_tokens_per_clip = defaults.num_audio_tokens_per_clip;
   expected.use_vision_bidirectional_attention = defaults.use_vision_bidirectional_attention;
   expected.dropout = defaults.dropout;
-  expected.dtype = defaults.dtype;
   // Token ids are the tokenizer's: without one the writer's vocabulary puts <bos> at 2; one eos id.
   expected.bos_token_id = 2;
   expected.eos_token_ids = {input.eos_token_ids[0]};

@@ -71,6 +71,7 @@ std::vector<float> engine_logits(double soft_cap, double rope_factor, double wav
   if (soft_cap > 0) config.attention_logit_soft_cap = soft_cap;
   config.global_rope_scaling_factor = rope_factor;
   config.global_rope_wavelength = wavelength;
+  config.dtype = "float32";  // the hand derivation scales embeddings by the exact sqrt(2)
   config.validate();
 
   auto source = std::make_shared<WeightSource>();
