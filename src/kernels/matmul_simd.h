@@ -34,8 +34,10 @@ void matmul_q8_q4_avx2(const float* x, int64_t n, const TensorView& w, float* y,
 
 // Q4_K, Q5_K, Q6_K, IQ4_XS, Q5_0, IQ4_NL weights read in place, activations quantized to int8 per weight
 // block (as llama.cpp's vec_dot with q8_K / q8_0), integer block dot products (matmul_kquants_avx2.cc).
+// Needs AVX2; `vnni` uses the AVX-512 VNNI variant where the CPU has it (false: the AVX2 one, for tests).
 bool has_int8_kquant_avx2(DType type);
-void matmul_int8_kquant_avx2(const float* x, int64_t n, const TensorView& w, float* y, ThreadPool& pool);
+void matmul_int8_kquant_avx2(const float* x, int64_t n, const TensorView& w, float* y, ThreadPool& pool,
+                             bool vnni = true);
 
 // float32 weights.
 void matmul_f32_avx2(const float* x, int64_t n, const TensorView& w, float* y, ThreadPool& pool);

@@ -163,37 +163,40 @@ std::vector<double> quantized_activations(const std::vector<float>& x, int64_t n
 TEST_F(QuantKernelsTest, Avx2IntegerKernelsMatchReferenceOnRoundedActivations) {
   if (!kernels::cpu_features().avx2) GTEST_SKIP() << "this CPU has no AVX2";
   ThreadPool pool(2);
-  for (DType type : {DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_XS, DType::Q5_0, DType::IQ4_NL}) {
-    ASSERT_TRUE(kernels::simd::has_int8_kquant_avx2(type)) << dtype_name(type);
-    const int64_t block = dtype_block_elems(type) == 256 ? 256 : 32;
-    for (const Shape& s : kShapes) {
-      const int64_t cols = s.blocks * (block == 256 ? 256 : 32 * 3);
-      const std::string what = std::string(dtype_name(type)) + " n " + std::to_string(s.n) + " rows " +
-                               std::to_string(s.rows) + " cols " + std::to_string(cols);
-      const RawMatrix m = make_raw_matrix(type, s.rows, cols, 101 + s.rows);
-      const auto x = random_values(static_cast<size_t>(s.n * cols), 7 + cols);
-      std::vector<float> got(static_cast<size_t>(s.n * s.rows), NAN), want(got.size(), NAN);
-      kernels::simd::matmul_int8_kquant_avx2(x.data(), s.n, m.view, got.data(), pool);
-      kernels::matmul_reference(x.data(), s.n, m.view, want.data());
-      const auto xq = quantized_activations(x, s.n, cols, block);
-      std::vector<float> exact(got.size());
-      std::vector<double> exact_bound(got.size());
-      for (int64_t t = 0; t < s.n; ++t) {
-        for (int64_t o = 0; o < s.rows; ++o) {
-          double sum = 0, magnitude = 0;
-          for (int64_t k = 0; k < cols; ++k) {
-            sum += xq[t * cols + k] * m.decoded[o * cols + k];
-            magnitude += std::fabs(xq[t * cols + k] * m.decoded[o * cols + k]);
+  for (bool vnni : {false, true}) {
+    if (vnni && !kernels::cpu_features().avx512_vnni) continue;
+    for (DType type : {DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_XS, DType::Q5_0, DType::IQ4_NL}) {
+      ASSERT_TRUE(kernels::simd::has_int8_kquant_avx2(type)) << dtype_name(type);
+      const int64_t block = dtype_block_elems(type) == 256 ? 256 : 32;
+      for (const Shape& s : kShapes) {
+        const int64_t cols = s.blocks * (block == 256 ? 256 : 32 * 3);
+        const std::string what = std::string(vnni ? "vnni " : "avx2 ") + dtype_name(type) + " n " +
+                                 std::to_string(s.n) + " rows " + std::to_string(s.rows) + " cols " + std::to_string(cols);
+        const RawMatrix m = make_raw_matrix(type, s.rows, cols, 101 + s.rows);
+        const auto x = random_values(static_cast<size_t>(s.n * cols), 7 + cols);
+        std::vector<float> got(static_cast<size_t>(s.n * s.rows), NAN), want(got.size(), NAN);
+        kernels::simd::matmul_int8_kquant_avx2(x.data(), s.n, m.view, got.data(), pool, vnni);
+        kernels::matmul_reference(x.data(), s.n, m.view, want.data());
+        const auto xq = quantized_activations(x, s.n, cols, block);
+        std::vector<float> exact(got.size());
+        std::vector<double> exact_bound(got.size());
+        for (int64_t t = 0; t < s.n; ++t) {
+          for (int64_t o = 0; o < s.rows; ++o) {
+            double sum = 0, magnitude = 0;
+            for (int64_t k = 0; k < cols; ++k) {
+              sum += xq[t * cols + k] * m.decoded[o * cols + k];
+              magnitude += std::fabs(xq[t * cols + k] * m.decoded[o * cols + k]);
+            }
+            exact[t * s.rows + o] = static_cast<float>(sum);
+            exact_bound[t * s.rows + o] = 4e-6 * magnitude + 1e-9;
           }
-          exact[t * s.rows + o] = static_cast<float>(sum);
-          exact_bound[t * s.rows + o] = 4e-6 * magnitude + 1e-9;
         }
+        expect_within(got, exact, exact_bound, what + " (rounded activations)");
+        std::vector<double> scale, bound;
+        bounds(x, s.n, m, block, scale, bound);
+        for (size_t i = 0; i < bound.size(); ++i) bound[i] = bound[i] * 1.001 + 1e-6 * scale[i] + 1e-7;
+        expect_within(got, want, bound, what);
       }
-      expect_within(got, exact, exact_bound, what + " (rounded activations)");
-      std::vector<double> scale, bound;
-      bounds(x, s.n, m, block, scale, bound);
-      for (size_t i = 0; i < bound.size(); ++i) bound[i] = bound[i] * 1.001 + 1e-6 * scale[i] + 1e-7;
-      expect_within(got, want, bound, what);
     }
   }
 }
