@@ -56,18 +56,6 @@ TypeInfo type_info(DType type) {
 
 const char* dtype_name(DType type) { return type_info(type).name; }
 
-bool dtype_is_quantized(DType type) {
-  switch (type) {
-    case DType::F32:
-    case DType::F16:
-    case DType::BF16:
-    case DType::I32:
-    case DType::I64:
-    case DType::U8: return false;
-    default: return true;
-  }
-}
-
 int64_t dtype_block_elems(DType type) { return type_info(type).block_elems; }
 
 int64_t dtype_block_bytes(DType type) { return type_info(type).block_bytes; }

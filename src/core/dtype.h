@@ -47,9 +47,6 @@ enum class DType : uint8_t {
 
 const char* dtype_name(DType type);
 
-// True for the ggml block types (everything but F32, F16, BF16 and the integer types).
-bool dtype_is_quantized(DType type);
-
 // Elements that share one block of storage (1 for plain types).
 int64_t dtype_block_elems(DType type);
 // Bytes of one block (the element size for plain types).
