@@ -13,7 +13,8 @@
 #   F32          gemma4 forward on the F32 file (the unquantized truth)
 # Pass per type: the file holds the type; exact(Q) vs llama(deqQ) within the F32 oracle's tolerance (max 0.1,
 # mean 0.005: our decoding is llama.cpp's, bit for bit as gguf-py's); and ours(Q) is no further from F32 than
-# llama(Q) is (mean, x1.25 + 0.005). ours(Q) vs llama(Q) is reported. Ends with "N passed, M failed".
+# llama(Q) is (mean, x1.25 + 0.005). Reported too: ours(Q) vs llama(Q), and llama(Q) vs llama(deqQ) (what
+# llama.cpp's own 8-bit activations move). Ends with "N passed, M failed".
 #
 #   bash tests/oracle/test_quant_types.sh BUILD_DIR [FTYPE...]      KEEP_TMP=1 keeps the work folder
 set -u -o pipefail
@@ -103,6 +104,7 @@ for entry in entries:
     ol_max, ol_mean = dist(ours, llama)
     of_max, of_mean = dist(ours, truth)
     lf_max, lf_mean = dist(llama, truth)
+    ll_max, ll_mean = dist(llama, deq)
     problems = []
     if expect not in types:
         problems.append(f"no {expect} tensor in the file ({types})")
@@ -112,15 +114,16 @@ for entry in entries:
         problems.append(f"ours is further from F32 (mean {of_mean:.4f}) than llama.cpp ({lf_mean:.4f})")
     mix = ", ".join(f"{k} {v}" for k, v in sorted(types.items()) if k != "F32")
     rows.append(f"| {ftype} | {mix} | {od_max:.4f} / {od_mean:.5f} | {ol_max:.3f} / {ol_mean:.4f} | "
-                f"{of_max:.3f} / {of_mean:.4f} | {lf_max:.3f} / {lf_mean:.4f} |")
+                f"{of_max:.3f} / {of_mean:.4f} | {lf_max:.3f} / {lf_mean:.4f} | {ll_max:.3f} / {ll_mean:.4f} |")
     if problems:
         failed += 1
         print(f"FAIL {ftype}: " + "; ".join(problems))
     else:
         passed += 1
 print("|log-prob distances, max / mean over 48 x 512|")
-print("| ftype | matrices | exact(Q) vs llama(deqQ) | ours(Q) vs llama(Q) | ours(Q) vs F32 | llama(Q) vs F32 |")
-print("|---|---|---|---|---|---|")
+print("| ftype | matrices | exact(Q) vs llama(deqQ) | ours(Q) vs llama(Q) | ours(Q) vs F32 | llama(Q) vs F32 "
+      "| llama(Q) vs llama(deqQ) |")
+print("|---|---|---|---|---|---|---|")
 for r in rows:
     print(r)
 print(f"{passed} passed, {failed} failed")
