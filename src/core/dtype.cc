@@ -6,47 +6,59 @@
 
 namespace gemma4 {
 
-const char* dtype_name(DType type) {
+namespace {
+
+struct TypeInfo {
+  const char* name;
+  int64_t block_elems;
+  int64_t block_bytes;
+};
+
+// Block sizes and bytes as ggml's type traits (ggml.c) and gguf-py's GGML_QUANT_SIZES define them.
+TypeInfo type_info(DType type) {
   switch (type) {
-    case DType::F32: return "F32";
-    case DType::F16: return "F16";
-    case DType::BF16: return "BF16";
-    case DType::Q8_0: return "Q8_0";
-    case DType::Q4_0: return "Q4_0";
-    case DType::Q4_K: return "Q4_K";
-    case DType::Q6_K: return "Q6_K";
-    case DType::I32: return "I32";
-    case DType::I64: return "I64";
-    case DType::U8: return "U8";
+    case DType::F32: return {"F32", 1, 4};
+    case DType::F16: return {"F16", 1, 2};
+    case DType::BF16: return {"BF16", 1, 2};
+    case DType::Q8_0: return {"Q8_0", 32, 34};
+    case DType::Q4_0: return {"Q4_0", 32, 18};
+    case DType::Q4_1: return {"Q4_1", 32, 20};
+    case DType::Q5_0: return {"Q5_0", 32, 22};
+    case DType::Q5_1: return {"Q5_1", 32, 24};
+    case DType::IQ4_NL: return {"IQ4_NL", 32, 18};
+    case DType::MXFP4: return {"MXFP4", 32, 17};
+    case DType::Q2_K: return {"Q2_K", 256, 84};
+    case DType::Q3_K: return {"Q3_K", 256, 110};
+    case DType::Q4_K: return {"Q4_K", 256, 144};
+    case DType::Q5_K: return {"Q5_K", 256, 176};
+    case DType::Q6_K: return {"Q6_K", 256, 210};
+    case DType::IQ1_S: return {"IQ1_S", 256, 50};
+    case DType::IQ1_M: return {"IQ1_M", 256, 56};
+    case DType::IQ2_XXS: return {"IQ2_XXS", 256, 66};
+    case DType::IQ2_XS: return {"IQ2_XS", 256, 74};
+    case DType::IQ2_S: return {"IQ2_S", 256, 82};
+    case DType::IQ3_XXS: return {"IQ3_XXS", 256, 98};
+    case DType::IQ3_S: return {"IQ3_S", 256, 110};
+    case DType::IQ4_XS: return {"IQ4_XS", 256, 136};
+    case DType::TQ1_0: return {"TQ1_0", 256, 54};
+    case DType::TQ2_0: return {"TQ2_0", 256, 66};
+    case DType::NVFP4: return {"NVFP4", 64, 36};
+    case DType::Q1_0: return {"Q1_0", 128, 18};
+    case DType::Q2_0: return {"Q2_0", 64, 18};
+    case DType::I32: return {"I32", 1, 4};
+    case DType::I64: return {"I64", 1, 8};
+    case DType::U8: return {"U8", 1, 1};
   }
-  return "?";
+  return {"?", 1, 0};
 }
 
-int64_t dtype_block_elems(DType type) {
-  switch (type) {
-    case DType::Q8_0:
-    case DType::Q4_0: return 32;
-    case DType::Q4_K:
-    case DType::Q6_K: return 256;
-    default: return 1;
-  }
-}
+}  // namespace
 
-int64_t dtype_block_bytes(DType type) {
-  switch (type) {
-    case DType::F32: return 4;
-    case DType::F16: return 2;
-    case DType::BF16: return 2;
-    case DType::Q8_0: return 34;
-    case DType::Q4_0: return 18;
-    case DType::Q4_K: return 144;
-    case DType::Q6_K: return 210;
-    case DType::I32: return 4;
-    case DType::I64: return 8;
-    case DType::U8: return 1;
-  }
-  return 0;
-}
+const char* dtype_name(DType type) { return type_info(type).name; }
+
+int64_t dtype_block_elems(DType type) { return type_info(type).block_elems; }
+
+int64_t dtype_block_bytes(DType type) { return type_info(type).block_bytes; }
 
 size_t dtype_row_bytes(DType type, int64_t elems) {
   const int64_t block = dtype_block_elems(type);

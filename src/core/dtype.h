@@ -12,10 +12,34 @@ enum class DType : uint8_t {
   F32,
   F16,
   BF16,
-  Q8_0,  // blocks of 32 int8 with one f16 scale (ggml layout): 34 bytes a block
-  Q4_0,  // blocks of 32 4-bit values with one f16 scale (ggml layout): 18 bytes a block
-  Q4_K,  // ggml k-quants: super-blocks of 256
+  // ggml block types (layouts as in ggml-common.h). Blocks of 32 values:
+  Q8_0,  // f16 scale, 32 int8: 34 bytes
+  Q4_0,  // f16 scale, 32 nibbles: 18 bytes
+  Q4_1,  // f16 scale, f16 min, 32 nibbles: 20 bytes
+  Q5_0,  // f16 scale, 32 high bits, 32 nibbles: 22 bytes
+  Q5_1,  // f16 scale, f16 min, 32 high bits, 32 nibbles: 24 bytes
+  IQ4_NL,  // f16 scale, 32 nibbles indexing a non-linear table: 18 bytes
+  MXFP4,   // e8m0 scale, 32 e2m1 nibbles: 17 bytes
+  // k-quants and i-quants: super-blocks of 256 values.
+  Q2_K,
+  Q3_K,
+  Q4_K,
+  Q5_K,
   Q6_K,
+  IQ1_S,
+  IQ1_M,
+  IQ2_XXS,
+  IQ2_XS,
+  IQ2_S,
+  IQ3_XXS,
+  IQ3_S,
+  IQ4_XS,
+  TQ1_0,  // ternary, base-3 packed
+  TQ2_0,  // ternary, 2 bits a value
+  // Other ggml block sizes.
+  NVFP4,  // 64 values: 4 ue4m3 scales (one per 16), 32 e2m1 nibble bytes: 36 bytes
+  Q1_0,   // 128 values: f16 scale, 128 sign bits: 18 bytes
+  Q2_0,   // 64 values: f16 scale, 64 2-bit values: 18 bytes
   I32,
   I64,
   U8,

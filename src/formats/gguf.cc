@@ -3,6 +3,7 @@
 #include <gemma4/error.h>
 
 #include <algorithm>
+#include <utility>
 #include <charconv>
 #include <cstdlib>
 #include <cstdio>
@@ -146,34 +147,32 @@ size_t Value::array_size() const {
   return ints.size();
 }
 
+namespace {
+
+// ggml type ids (enum ggml_type in ggml.h) of the tensor types gemma4.cpp reads.
+constexpr std::pair<uint32_t, DType> kGgmlTypes[] = {
+    {0, DType::F32},      {1, DType::F16},      {2, DType::Q4_0},    {3, DType::Q4_1},     {6, DType::Q5_0},
+    {7, DType::Q5_1},     {8, DType::Q8_0},     {10, DType::Q2_K},   {11, DType::Q3_K},    {12, DType::Q4_K},
+    {13, DType::Q5_K},    {14, DType::Q6_K},    {16, DType::IQ2_XXS}, {17, DType::IQ2_XS}, {18, DType::IQ3_XXS},
+    {19, DType::IQ1_S},   {20, DType::IQ4_NL},  {21, DType::IQ3_S},  {22, DType::IQ2_S},   {23, DType::IQ4_XS},
+    {26, DType::I32},     {27, DType::I64},     {29, DType::IQ1_M},  {30, DType::BF16},    {34, DType::TQ1_0},
+    {35, DType::TQ2_0},   {39, DType::MXFP4},   {40, DType::NVFP4},  {41, DType::Q1_0},    {42, DType::Q2_0},
+};
+
+}  // namespace
+
 std::optional<DType> dtype_from_ggml(uint32_t type_id) {
-  switch (type_id) {
-    case 0: return DType::F32;
-    case 1: return DType::F16;
-    case 2: return DType::Q4_0;
-    case 8: return DType::Q8_0;
-    case 12: return DType::Q4_K;
-    case 14: return DType::Q6_K;
-    case 26: return DType::I32;
-    case 27: return DType::I64;
-    case 30: return DType::BF16;
-    default: return std::nullopt;
+  for (const auto& [id, type] : kGgmlTypes) {
+    if (id == type_id) return type;
   }
+  return std::nullopt;
 }
 
 uint32_t ggml_type_id(DType type) {
-  switch (type) {
-    case DType::F32: return 0;
-    case DType::F16: return 1;
-    case DType::Q4_0: return 2;
-    case DType::Q8_0: return 8;
-    case DType::Q4_K: return 12;
-    case DType::Q6_K: return 14;
-    case DType::I32: return 26;
-    case DType::I64: return 27;
-    case DType::BF16: return 30;
-    default: throw Error(std::string("GGUF has no tensor type for ") + dtype_name(type));
+  for (const auto& [id, t] : kGgmlTypes) {
+    if (t == type) return id;
   }
+  throw Error(std::string("GGUF has no tensor type for ") + dtype_name(type));
 }
 
 std::string ggml_type_name(uint32_t type_id) {
@@ -307,7 +306,7 @@ void GgufFile::parse() {
     if (!dtype) {
       throw Error("GGUF file '" + p + "': " + what + " has ggml type " + std::to_string(info.type_id) + " (" +
                   ggml_type_name(info.type_id) +
-                  "), which gemma4.cpp cannot read (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K, I32, I64)");
+                  "), which gemma4.cpp cannot read (it reads every ggml storage type but Q8_1, Q8_K, I8, I16 and F64)");
     }
     info.dtype = *dtype;
     const int64_t row = info.ne.empty() ? 1 : info.ne[0];

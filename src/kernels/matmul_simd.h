@@ -32,6 +32,13 @@ void matmul_decoded_avx2(const float* x, int64_t n, const TensorView& w, float* 
 // Q8_0 / Q4_0 with int8 activations per block of 32 (as matmul_q8_q4_vnni, through vpmaddubsw).
 void matmul_q8_q4_avx2(const float* x, int64_t n, const TensorView& w, float* y, ThreadPool& pool);
 
+// Q4_K, Q5_K, Q6_K, IQ4_XS, Q5_0, IQ4_NL weights read in place, activations quantized to int8 per weight
+// block (as llama.cpp's vec_dot with q8_K / q8_0), integer block dot products (matmul_kquants_avx2.cc).
+// Needs AVX2; `vnni` uses the AVX-512 VNNI variant where the CPU has it (false: the AVX2 one, for tests).
+bool has_int8_kquant_avx2(DType type);
+void matmul_int8_kquant_avx2(const float* x, int64_t n, const TensorView& w, float* y, ThreadPool& pool,
+                             bool vnni = true);
+
 // float32 weights.
 void matmul_f32_avx2(const float* x, int64_t n, const TensorView& w, float* y, ThreadPool& pool);
 // Any weight type for prompts (many rows of x): panels of 16 weight rows decoded to float32 and
