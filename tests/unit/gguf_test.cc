@@ -500,3 +500,54 @@ TEST(GgufModel, MalformedFilesGiveClearErrors) {
 
 }  // namespace
 }  // namespace gemma4
+
+namespace gemma4 {
+namespace {
+
+// Format-independent numerics (docs/numerics.md): the same bf16 weights as a bf16 Hugging Face folder (torch_dtype
+// bfloat16), as an F32 GGUF of the kind llama.cpp's converter writes (no compute dtype recorded) and as a Q8_0 GGUF
+// compute the embedding normalisers the same way. Hidden size 80 makes it visible: sqrt(80) = 8.944 is 8.9375 in
+// bf16, a 0.08% change of every embedding.
+TEST(GgufModel, SameWeightsGiveTheSameLogitsWhateverTheContainer) {
+  Gemma4Config config = all_features_config();
+  config.hidden_dim = 80;
+  config.dtype = "bfloat16";
+  config.validate();
+  const fs::path hf = temp_dir() / "hf_bf16_hidden80";
+  write_hf_folder(hf.string(), config, *make_random_weights(config, 21, DType::BF16));
+
+  // The GGUFs say nothing about the compute dtype, as files from other converters do.
+  Checkpoint source = read_checkpoint(hf.string());
+  EXPECT_EQ(source.config.dtype, "bfloat16");
+  source.config.dtype.clear();
+  const fs::path f32 = temp_dir() / "hidden80_f32.gguf", q8 = temp_dir() / "hidden80_q8_0.gguf";
+  write_gguf_model(f32.string(), source, DType::F32);
+  write_gguf_model(q8.string(), source, DType::Q8_0);
+  ASSERT_EQ(read_checkpoint(f32.string()).config.dtype, "");
+
+  const std::vector<float> from_hf = logits_of(hf.string()), from_f32 = logits_of(f32.string());
+  ASSERT_EQ(from_hf.size(), from_f32.size());
+  double worst = 0;
+  for (size_t i = 0; i < from_hf.size(); ++i) worst = std::max(worst, double(std::abs(from_hf[i] - from_f32[i])));
+  std::printf("[gguf] bf16 HF vs F32 GGUF (hidden 80): max |logit difference| %.3g (tolerance 1e-4)\n", worst);
+  EXPECT_LE(worst, 1e-4);
+
+  // Q8_0 changes the weights themselves: it stays within the Q8_0 bounds of the test above.
+  const LogprobDiff q = compare_logprobs(from_hf, logits_of(q8.string()), config.vocabulary_size);
+  std::printf("[gguf] bf16 HF vs Q8_0 GGUF (hidden 80): max |dlogp| %.3g, mean %.3g\n", q.max, q.mean);
+  EXPECT_LT(q.mean, 0.3);
+
+  // The rule can be seen at work: declaring float32 compute (exact sqrt(80)) moves the logits.
+  Checkpoint exact = read_checkpoint(f32.string());
+  exact.config.dtype = "float32";
+  const fs::path f32_exact = temp_dir() / "hidden80_f32_exact.gguf";
+  write_gguf_model(f32_exact.string(), exact, DType::F32);
+  const std::vector<float> from_exact = logits_of(f32_exact.string());
+  double moved = 0;
+  for (size_t i = 0; i < from_hf.size(); ++i) moved = std::max(moved, double(std::abs(from_hf[i] - from_exact[i])));
+  std::printf("[gguf] same file with float32 compute declared: max |logit difference| %.3g\n", moved);
+  EXPECT_GT(moved, 1e-4);
+}
+
+}  // namespace
+}  // namespace gemma4
