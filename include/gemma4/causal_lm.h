@@ -74,6 +74,10 @@ class CausalLM {
   // chat_template.jinja, tokenizer_config.json or GGUF metadata), else the built-in one for its architecture.
   const ChatTemplate& chat_template() const { return chat_template_; }
   void set_chat_template(ChatTemplate chat_template) { chat_template_ = std::move(chat_template); }
+  // Whether plain text prompts (generate --raw, /v1/completions) go behind <bos>: the tokenizer's
+  // add_bos_token (GGUF, tokenizer_config.json), true when the model does not say (Gemma's tokenizers do).
+  bool adds_bos() const { return adds_bos_; }
+  void set_adds_bos(bool adds_bos) { adds_bos_ = adds_bos; }
   // The chat template's options that follow from this model's tokenizer (its <bos> and <eos> text).
   ChatTemplateOptions chat_template_options() const;
 
@@ -120,6 +124,7 @@ class CausalLM {
   std::unique_ptr<Tokenizer> tokenizer_;
   Options options_;
   ChatTemplate chat_template_;
+  bool adds_bos_ = true;
   std::unique_ptr<KvCache> cache_;
   std::vector<int32_t> history_;  // ids whose keys/values are in the cache (negative: an image position)
   int32_t next_media_key_ = -1;   // never reused: no later prompt matches an earlier image's or clip's positions

@@ -310,6 +310,9 @@ Checkpoint read_gguf_checkpoint(const std::string& path) {
   loaded.weights = std::move(source);
   loaded.format = "gguf";
   loaded.tokenizer.bpe = bpe_spec_from_gguf(*file);
+  if (const gguf::Value* add_bos = file->find("tokenizer.ggml.add_bos_token"); add_bos && add_bos->type == gguf::ValueType::kBool) {
+    loaded.tokenizer.add_bos = add_bos->i != 0;
+  }
   if (const auto chat_template = file->get_string_opt("tokenizer.chat_template")) {
     loaded.tokenizer.chat_template = *chat_template;
     loaded.tokenizer.chat_template_origin = "GGUF file '" + path + "' (tokenizer.chat_template)";
@@ -369,11 +372,17 @@ std::shared_ptr<const text::BpeSpec> bpe_spec_from_gguf(const gguf::GgufFile& fi
     if (type == kUnknown && spec->unk_token.empty()) spec->unk_token = piece;
   }
   if (merges && merges->is_array()) {
+    // A merge whose result is not a token can never apply (llama.cpp keeps it in its rank table to no
+    // effect); such placeholders stand in files whose vocabulary has no merges (gguf-py cannot write an
+    // empty list), and are left out here as a tokenizer.json could not hold them.
+    std::unordered_set<std::string_view> pieces(tokens->strings.begin(), tokens->strings.end());
     spec->merges.reserve(merges->strings.size());
     for (const std::string& m : merges->strings) {
       const size_t at = m.find(' ', 1);  // as llama.cpp splits them
       if (at == std::string::npos) continue;
-      spec->merges.emplace_back(m.substr(0, at), m.substr(at + 1));
+      std::string left = m.substr(0, at), right = m.substr(at + 1);
+      if (!pieces.count(left + right)) continue;
+      spec->merges.emplace_back(std::move(left), std::move(right));
     }
   }
   return spec;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/file_io.h"
+#include "formats/json_file.h"
 #include "formats/safetensors.h"
 #include "formats/tokenizer_config.h"
 #include "schema/tensor_names.h"
@@ -36,6 +37,15 @@ void read_encoder_configs(const std::string& folder, Checkpoint& checkpoint) {
   if (!fs::exists(config_path)) return;
   if (has_vision_config(config_path)) checkpoint.vision = vision_config_from_json(config_path);
   if (has_audio_config(config_path)) checkpoint.audio = audio_config_from_json(config_path);
+}
+
+void read_tokenizer_config(const std::string& folder, TokenizerSource& tokenizer) {
+  const fs::path path = fs::path(folder) / "tokenizer_config.json";
+  if (!fs::exists(path)) return;
+  const nlohmann::json config = read_json_file(path.string());
+  if (config.is_object() && config.contains("add_bos_token") && config["add_bos_token"].is_boolean()) {
+    tokenizer.add_bos = config["add_bos_token"].get<bool>();
+  }
 }
 
 void read_chat_template(const std::string& folder, TokenizerSource& tokenizer) {
@@ -72,6 +82,7 @@ Checkpoint read_hf_folder(const std::string& folder) {
     }
   }
   read_chat_template(folder, checkpoint.tokenizer);
+  read_tokenizer_config(folder, checkpoint.tokenizer);
   return checkpoint;
 }
 

@@ -24,6 +24,8 @@ Checkpoint read_gguf_checkpoint(const std::string& path);      // gguf_model.cc
 // The chat template a Hugging Face folder ships (chat_template.jinja, chat_template.json or
 // tokenizer_config.json), if any.
 void read_chat_template(const std::string& folder, TokenizerSource& tokenizer);
+// tokenizer_config.json's add_bos_token, if the folder has one.
+void read_tokenizer_config(const std::string& folder, TokenizerSource& tokenizer);
 
 // The vision / audio encoder configs a folder's config.json (Hugging Face or KerasHub) describes, if any.
 void read_encoder_configs(const std::string& folder, Checkpoint& checkpoint);

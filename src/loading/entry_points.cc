@@ -43,9 +43,11 @@ std::unique_ptr<CausalLM> CausalLM::load(const std::string& model_path, const Op
   } else if (!checkpoint.tokenizer.chat_template.empty()) {
     chat_template.emplace(checkpoint.tokenizer.chat_template, checkpoint.tokenizer.chat_template_origin);
   }
+  const bool adds_bos = checkpoint.tokenizer.add_bos.value_or(true);
   auto backbone = build_backbone(std::move(checkpoint), options);
   auto lm = std::make_unique<CausalLM>(std::move(backbone), std::move(tokenizer), options);
   if (chat_template) lm->set_chat_template(std::move(*chat_template));
+  lm->set_adds_bos(adds_bos);
   return lm;
 }
 

@@ -27,6 +27,9 @@ struct TokenizerSource {
   // (then the built-in one for the architecture is used).
   std::string chat_template;
   std::string chat_template_origin;
+  // Whether text is encoded behind <bos> (GGUF tokenizer.ggml.add_bos_token, tokenizer_config.json
+  // add_bos_token); unset: yes, as Gemma's tokenizers do.
+  std::optional<bool> add_bos;
 };
 
 struct Checkpoint {

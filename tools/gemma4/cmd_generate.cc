@@ -73,6 +73,12 @@ void run_generate(const GenerateArgs& args) {
       messages.push_back(user);
       text = lm->chat_template().render(messages, args.options.template_options(*lm));
     }
+    // A raw prompt is a document: behind <bos> when the tokenizer adds one (base models expect it), unless the
+    // text already starts with it. Chat prompts carry <bos> from the template.
+    if (args.raw && lm->adds_bos() && lm->tokenizer()->bos_id() >= 0) {
+      const std::string bos = lm->tokenizer()->token_to_piece(lm->tokenizer()->bos_id());
+      if (text.compare(0, bos.size(), bos) != 0) text = bos + text;
+    }
     prompt = has_media ? lm->tokenize_with_media(text, media) : lm->tokenizer()->encode(text);
   }
 

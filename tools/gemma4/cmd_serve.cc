@@ -144,7 +144,9 @@ class ModelServer {
                                                         : gemma4::serve::parse_completion_request(request.body);
     auto job = std::make_shared<Job>();
     job->media = convert_media(parsed);
-    const std::string text = gemma4::serve::prompt_text(parsed, lm_->chat_template(), template_options_);
+    gemma4::ChatTemplateOptions options = template_options_;
+    if (endpoint == Endpoint::Completions && !lm_->adds_bos()) options.bos_token.clear();  // a document as is
+    const std::string text = gemma4::serve::prompt_text(parsed, lm_->chat_template(), options);
     const bool has_media = !job->media.images.empty() || !job->media.audio.empty();
     job->prompt = has_media ? lm_->tokenize_with_media(text, job->media) : lm_->tokenizer()->encode(text);
     if (static_cast<int64_t>(job->prompt.size()) > context_) {
