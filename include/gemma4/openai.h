@@ -155,14 +155,16 @@ struct ChatReply {
 bool prompt_opens_thought_channel(std::string_view prompt);
 
 struct ChatReplyOptions {
-  std::vector<std::string> stop;    // stop strings, matched in the text with its markup; the reply ends before
+  std::vector<std::string> stop;    // stop strings, matched in the text with its markup but not inside a tool
+                                    // call; the reply ends before the first one
   bool parallel_tool_calls = true;  // false: the reply ends after its first complete tool call
   bool in_thought_channel = false;  // see prompt_opens_thought_channel
   std::string call_id_prefix;       // tool call k gets the id "call_" + prefix + "_" + k (unique per response)
 };
 
 // Assembles one chat reply from the model's text as it is generated, for the streamed and the whole response
-// alike: stop strings are cut (text that may be the start of one is held back), the rest goes through
+// alike: stop strings are cut (text that may be the start of one is held back; inside a tool call's markup
+// they do not count, so a "," or "\n" stop cannot break a call), the rest goes through
 // OutputStreamParser. Each feed()/finish() returns what became certain, with tool-call ids assigned.
 class ChatReplyBuilder {
  public:
@@ -184,7 +186,8 @@ class ChatReplyBuilder {
   OutputDelta record(OutputDelta delta);
   ChatReplyOptions options_;
   OutputStreamParser parser_;
-  std::string held_;  // text that may be the start of a stop string
+  std::string held_;      // text that may be the start of a stop string (or of a call's marker)
+  bool in_call_ = false;  // held_ starts inside a tool call, where stop strings are not matched
   bool ended_ = false;
   bool stopped_ = false;  // ended by this builder (stop string, first call), not by the model's stop token
   bool finished_ = false;

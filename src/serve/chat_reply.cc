@@ -7,6 +7,7 @@
 namespace gemma4::serve {
 namespace {
 
+constexpr std::string_view kCallOpen = "<|tool_call>";
 constexpr std::string_view kCallClose = "<tool_call|>";
 constexpr std::string_view kThoughtOpen = "<|channel>thought\n";
 
@@ -39,20 +40,48 @@ OutputDelta ChatReplyBuilder::feed(std::string_view text) {
   OutputDelta delta;
   if (ended_ || finished_) return delta;
   held_ += text;
-  // Cut at the first stop string; otherwise hold back an end that may still become one.
+  // Cut at the first stop string outside a tool call (one inside a call's arguments would break the call, and
+  // its markup would become content); hold back an end that may still become a stop string or a call's marker.
   size_t cut = std::string::npos;
-  size_t keep = 0;
-  for (const std::string& stop : options_.stop) {
-    cut = std::min(cut, held_.find(stop));
-    keep = std::max(keep, partial_stop_length(held_, stop));
+  size_t release_end = held_.size();
+  size_t i = 0;
+  while (!options_.stop.empty()) {
+    if (in_call_) {
+      const size_t close = held_.find(kCallClose, i);
+      if (close == std::string::npos) {
+        release_end = held_.size() - partial_stop_length(std::string_view(held_).substr(i), kCallClose);
+        break;
+      }
+      in_call_ = false;
+      i = close + kCallClose.size();
+      continue;
+    }
+    size_t stop_at = std::string::npos;
+    for (const std::string& stop : options_.stop) stop_at = std::min(stop_at, held_.find(stop, i));
+    const size_t open = held_.find(kCallOpen, i);
+    if (stop_at != std::string::npos && (open == std::string::npos || stop_at < open)) {
+      cut = stop_at;
+      break;
+    }
+    if (open != std::string::npos) {
+      in_call_ = true;
+      i = open + kCallOpen.size();
+      continue;
+    }
+    size_t keep = partial_stop_length(std::string_view(held_).substr(i), kCallOpen);
+    for (const std::string& stop : options_.stop) {
+      keep = std::max(keep, partial_stop_length(std::string_view(held_).substr(i), stop));
+    }
+    release_end = held_.size() - keep;
+    break;
   }
   std::string release;
   if (cut != std::string::npos) {
     release = held_.substr(0, cut);
     held_.clear();
   } else {
-    release = held_.substr(0, held_.size() - keep);
-    held_.erase(0, held_.size() - keep);
+    release = held_.substr(0, release_end);
+    held_.erase(0, release_end);
   }
   // Without parallel calls the reply ends right after the first complete call: feed up to each call's end.
   size_t start = 0;

@@ -222,6 +222,13 @@ std::vector<ReplyCase> reply_cases() {
   cases.push_back({"stop string inside the thinking", "<|channel>thought\nabc STOP def<channel|>x", "callback",
                    options_with({"STOP"}), {{"role", "assistant"}, {"content", ""}, {"reasoning_content", "abc"}},
                    "stop"});
+  cases.push_back({"stop strings do not count inside a call", "A" + weather + "B, C", "callback",
+                   options_with({",", "<tool_call|>"}),
+                   {{"role", "assistant"}, {"content", "AB"},
+                    {"tool_calls", {call_json("call_r1_0", "get_weather", weather_args)}}},
+                   "tool_calls"});
+  cases.push_back({"a stop string before a call", "A, " + weather, "callback", options_with({","}),
+                   {{"role", "assistant"}, {"content", "A"}}, "stop"});
   cases.push_back({"a stop string's start that is not one", "a ENb EN", "stop_token", options_with({"END"}),
                    {{"role", "assistant"}, {"content", "a ENb EN"}}, "stop"});
   cases.push_back({"prompt opened the thought channel", "Should look it up.<channel|>" + weather, "stop_token",
