@@ -171,8 +171,8 @@ class ChatReplyBuilder {
   explicit ChatReplyBuilder(ChatReplyOptions options);
   // Adds generated text (any split); text after the end of the reply is ignored.
   OutputDelta feed(std::string_view text);
-  // The model stopped: releases what was held back.
-  OutputDelta finish();
+  // The model stopped: adds its last text (the decoder's flush) and releases what was held back.
+  OutputDelta finish(std::string_view last_text = {});
   // The reply is over (an end marker, a stop string, or the first call with parallel_tool_calls false): the
   // caller should stop generating.
   bool ended() const { return ended_; }

@@ -98,9 +98,10 @@ OutputDelta ChatReplyBuilder::feed(std::string_view text) {
   return delta;
 }
 
-OutputDelta ChatReplyBuilder::finish() {
+OutputDelta ChatReplyBuilder::finish(std::string_view last_text) {
   OutputDelta delta;
   if (finished_) return delta;
+  if (!last_text.empty()) delta = feed(last_text);
   finished_ = true;
   if (!stopped_) append(delta, record(parser_.feed(held_)));
   held_.clear();

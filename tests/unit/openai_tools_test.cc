@@ -246,16 +246,18 @@ std::vector<ReplyCase> reply_cases() {
 const ResponseInfo kInfo{Endpoint::ChatCompletions, "chatcmpl-r1", 1700000000, "gemma-4"};
 
 // The whole response for `text` fed in `pieces`; `events` gets the stream chunks of the same run.
+// With `last_in_finish` the last piece goes to finish(), as the server hands over the decoder's flush.
 Json whole_response(const ReplyCase& c, const std::vector<std::string>& pieces, std::string* events,
-                    bool* ended = nullptr) {
+                    bool* ended = nullptr, bool last_in_finish = false) {
   ChatReplyBuilder builder(c.options);
   std::string sse = render_stream_start(kInfo);
-  for (const std::string& piece : pieces) {
+  const size_t fed = last_in_finish && !pieces.empty() ? pieces.size() - 1 : pieces.size();
+  for (size_t k = 0; k < fed; ++k) {
     if (builder.ended()) break;  // the server stops generating here
-    sse += render_stream_delta(kInfo, builder.feed(piece));
+    sse += render_stream_delta(kInfo, builder.feed(pieces[k]));
   }
   if (ended) *ended = builder.ended();
-  sse += render_stream_delta(kInfo, builder.finish());
+  sse += render_stream_delta(kInfo, builder.finish(fed < pieces.size() && !builder.ended() ? pieces.back() : ""));
   const std::string finish = builder.finish_reason(c.stop_reason);
   sse += render_stream_finish(kInfo, finish);
   if (events) *events = sse;
@@ -360,7 +362,7 @@ TEST(OpenAiToolsReply, StreamAddsUpToTheWholeResponseAtEverySplit) {
     for (size_t s = 0; s < splits.size(); ++s) {
       const std::string where = c.name + (s == 0 ? " (byte by byte)" : " (split at " + std::to_string(s - 1) + ")");
       std::string events;
-      const Json response = whole_response(c, splits[s], &events);
+      const Json response = whole_response(c, splits[s], &events, nullptr, s % 2 == 1);
       // The non-streamed answer does not depend on how the text arrived either.
       EXPECT_EQ(response["choices"][0]["message"], c.message) << where;
       std::string finish;

@@ -240,14 +240,8 @@ class ModelServer {
         return connected && !reply.ended() && !g_stop_requested.load();
       });
     }
-    if (connected) {
-      gemma4::OutputDelta last = reply.feed(decoder.flush());
-      gemma4::OutputDelta rest = reply.finish();
-      last.content += rest.content;
-      last.reasoning += rest.reasoning;
-      last.tool_calls.insert(last.tool_calls.end(), rest.tool_calls.begin(), rest.tool_calls.end());
-      if (!last.empty()) on_delta(last);
-    }
+    const gemma4::OutputDelta last = reply.finish(decoder.flush());
+    if (connected && !last.empty()) on_delta(last);
     for (const gemma4::OutputParseError& error : reply.reply().errors) {
       std::fprintf(stderr, "%s: malformed tool call kept as content (byte %zu: %s)\n", job.info.id.c_str(),
                    error.offset, error.message.c_str());
