@@ -5,16 +5,32 @@
 //   POST /v1/chat/completions   {"messages": [...] (role, content as text or text / image_url / input_audio
 //                                parts, name, tool_calls, tool_call_id, reasoning_content), "max_tokens",
 //                                "temperature", "top_p", "top_k", "min_p",
-//                                "repetition_penalty", "seed", "stop", "stream", "stream_options"}
+//                                "repetition_penalty", "seed", "stop", "stream", "stream_options",
+//                                "tools", "tool_choice", "parallel_tool_calls",
+//                                "chat_template_kwargs": {"enable_thinking", "preserve_thinking"}}
 //   POST /v1/completions        {"prompt": "text", same sampling fields}
 //   GET  /v1/models, GET /health
 //
 // Fields the server does not know are ignored (clients send many); fields it knows are checked strictly.
+//
+// Tools and thinking (chat completions only). The tools are declared to the model by its chat template; what
+// it writes back is split by gemma4/output_parser.h into message.content, message.reasoning_content and
+// message.tool_calls (finish_reason "tool_calls"), streamed as OpenAI streams them.
+//   tool_choice "auto" (default) declares the tools; "none" renders the prompt without them. "required" and a
+//   named function are refused (400 unsupported_value): without constrained decoding nothing makes the model
+//   call a tool, and answering with a call it did not write, or an error after generating, is worse than
+//   saying so up front.
+//   parallel_tool_calls false ends the reply after its first complete call (true, the default: as written).
+//   chat_template_kwargs.enable_thinking / preserve_thinking are the template's variables (vLLM's and
+//   llama-server's spelling); other keys are ignored. reasoning_effort is ignored: Gemma 4 thinks or does not,
+//   it has no effort levels to map low/medium/high onto.
 #pragma once
 
 #include <gemma4/causal_lm.h>
 #include <gemma4/chat_template.h>
 #include <gemma4/error.h>
+#include <gemma4/output_parser.h>
+#include <gemma4/tokenizer.h>
 
 #include <cstdint>
 #include <optional>
@@ -65,6 +81,12 @@ struct CompletionRequest {
   // (the server fetches nothing: only data URLs).
   std::vector<std::string> images;
   std::vector<std::string> audio;
+  // Tool use and thinking (chat completions). `tools`: each declaration as JSON text, as sent (checked to be
+  // OpenAI function tools); empty when none were sent or tool_choice is "none".
+  std::vector<std::string> tools;
+  bool parallel_tool_calls = true;
+  std::optional<bool> enable_thinking;    // chat_template_kwargs; absent: the server's default
+  std::optional<bool> preserve_thinking;
 };
 
 // Standard base64 (padding optional, whitespace skipped); throws ApiError 400 naming `param`.
@@ -77,10 +99,13 @@ CompletionRequest parse_completion_request(std::string_view body);
 // The text the model continues: the chat template with the generation prompt for chat completions, the prompt
 // as sent (behind <bos>) for completions.
 std::string prompt_text(const CompletionRequest& request, std::string_view bos_token = "<bos>");
-// The same with the model's chat template (CausalLM::chat_template()) and its options (bos/eos text).
+// The same with the model's chat template (CausalLM::chat_template()) and its options (bos/eos text, the
+// server's thinking default); the request's tools and chat_template_kwargs are added to them.
 std::string prompt_text(const CompletionRequest& request, const ChatTemplate& chat_template,
                         const ChatTemplateOptions& template_options);
 
+// Sampling, the token limit and, for completions, the stop strings. Chat completions match their stop strings
+// in the reply's text with its markup (ChatReplyBuilder), so they are not in the config.
 GenerationConfig generation_config(const CompletionRequest& request);
 
 // CausalLM's stop_reason -> OpenAI's finish_reason: "stop" or "length".
@@ -114,6 +139,86 @@ std::string render_stream_finish(const ResponseInfo& info, const std::string& fi
 std::string render_stream_usage(const ResponseInfo& info, const Usage& usage);
 std::string render_stream_error(const ApiError& error);
 std::string render_stream_done();
+
+// ---- Chat replies: the model's text (special tokens kept) -> content, reasoning and tool calls ----
+
+// A chat reply as the response carries it.
+struct ChatReply {
+  std::string content;
+  std::string reasoning;
+  std::vector<ParsedToolCall> tool_calls;  // ids assigned ("call_..."), indices 0, 1, ...
+  std::vector<OutputParseError> errors;    // malformed calls (their text is in `content`), for the log
+};
+
+// True when the prompt ends inside an open thought channel ("<|channel>thought\n"): the reply starts as
+// reasoning (Google's templates write this after a tool response when thinking is on).
+bool prompt_opens_thought_channel(std::string_view prompt);
+
+struct ChatReplyOptions {
+  std::vector<std::string> stop;    // stop strings, matched in the text with its markup but not inside a tool
+                                    // call; the reply ends before the first one
+  bool parallel_tool_calls = true;  // false: the reply ends after its first complete tool call
+  bool in_thought_channel = false;  // see prompt_opens_thought_channel
+  std::string call_id_prefix;       // tool call k gets the id "call_" + prefix + "_" + k (unique per response)
+};
+
+// Assembles one chat reply from the model's text as it is generated, for the streamed and the whole response
+// alike: stop strings are cut (text that may be the start of one is held back; inside a tool call's markup
+// they do not count, so a "," or "\n" stop cannot break a call), the rest goes through
+// OutputStreamParser. Each feed()/finish() returns what became certain, with tool-call ids assigned.
+class ChatReplyBuilder {
+ public:
+  explicit ChatReplyBuilder(ChatReplyOptions options);
+  // Adds generated text (any split); text after the end of the reply is ignored.
+  OutputDelta feed(std::string_view text);
+  // The model stopped: adds its last text (the decoder's flush) and releases what was held back.
+  OutputDelta finish(std::string_view last_text = {});
+  // The reply is over (an end marker, a stop string, or the first call with parallel_tool_calls false): the
+  // caller should stop generating.
+  bool ended() const { return ended_; }
+  // Everything so far (complete after finish()).
+  const ChatReply& reply() const { return reply_; }
+  // OpenAI's finish_reason for CausalLM's stop_reason: "length" when the token limit or the context cut the
+  // reply short, else "tool_calls" when it holds calls, else "stop".
+  std::string finish_reason(const std::string& stop_reason) const;
+
+ private:
+  OutputDelta record(OutputDelta delta);
+  ChatReplyOptions options_;
+  OutputStreamParser parser_;
+  std::string held_;      // text that may be the start of a stop string (or of a call's marker)
+  bool in_call_ = false;  // held_ starts inside a tool call, where stop strings are not matched
+  bool ended_ = false;
+  bool stopped_ = false;  // ended by this builder (stop string, first call), not by the model's stop token
+  bool finished_ = false;
+  ChatReply reply_;
+};
+
+// Generated token ids -> the text ChatReplyBuilder reads: decoded with special-token text kept, but special
+// tokens that are not reply markup (<|image|>, <pad>, ...) dropped, as a decode that skips special tokens would.
+class ChatTokenDecoder {
+ public:
+  explicit ChatTokenDecoder(const Tokenizer& tokenizer) : tokenizer_(tokenizer), decoder_(tokenizer, false) {}
+  std::string push(int32_t token);
+  std::string flush() { return decoder_.flush(); }
+  // The markup the output parser reads: <|channel> <channel|> <|tool_call> <tool_call|> <|"|> <turn|> <|turn>
+  // <|tool_response>.
+  static bool is_reply_markup(std::string_view piece);
+
+ private:
+  const Tokenizer& tokenizer_;
+  StreamDecoder decoder_;
+};
+
+// The whole answer of a non-streamed chat request: message.content (null when empty and there are tool calls),
+// message.reasoning_content (when there is any), message.tool_calls [{id, type "function", function {name,
+// arguments as JSON text}}].
+std::string render_chat_completion(const ResponseInfo& info, const ChatReply& reply, const std::string& finish,
+                                   const Usage& usage);
+// The stream chunks for one delta of a chat reply (possibly none): reasoning_content, then content, then per
+// completed call one chunk announcing it ({index, id, type, function {name, arguments: ""}}) and one with its
+// arguments. Calls are sent once complete, never as they start: one that turns out malformed is content.
+std::string render_stream_delta(const ResponseInfo& info, const OutputDelta& delta);
 
 std::string render_models(const std::string& model_id, int64_t created);
 std::string render_health();

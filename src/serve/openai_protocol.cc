@@ -6,6 +6,7 @@
 #include <array>
 #include <limits>
 
+#include "serve/tool_request.h"
 #include "text/chat_message_json.h"
 
 namespace gemma4::serve {
@@ -135,8 +136,11 @@ void parse_common(const RequestJson& j, CompletionRequest& request) {
                                                : !(logprobs->is_number() && logprobs->get<double>() == 0);
     if (wanted) throw bad_request("'logprobs' is not supported", "logprobs", "unsupported_parameter");
   }
-  if (const RequestJson* tools = find_field(j, "tools"); tools && !(tools->is_array() && tools->empty())) {
-    throw bad_request("'tools' is not supported by this server", "tools", "unsupported_parameter");
+  // Tools are declared through the chat template; a raw completion has nowhere to put them.
+  if (const RequestJson* tools = find_field(j, "tools");
+      request.endpoint == Endpoint::Completions && tools && !(tools->is_array() && tools->empty())) {
+    throw bad_request("'tools' is not supported by /v1/completions (use /v1/chat/completions)", "tools",
+                      "unsupported_parameter");
   }
 
   if (const RequestJson* stop = find_field(j, "stop")) {
@@ -297,6 +301,7 @@ CompletionRequest parse_chat_completion_request(std::string_view body) {
       }
       request.messages.push_back(std::move(parsed.message));
     }
+    parse_tool_fields(j, request);
   });
 }
 
@@ -322,6 +327,9 @@ std::string prompt_text(const CompletionRequest& request, const ChatTemplate& ch
   if (request.endpoint == Endpoint::ChatCompletions) {
     ChatTemplateOptions options = template_options;
     options.add_generation_prompt = true;
+    options.tools = request.tools;
+    if (request.enable_thinking) options.enable_thinking = *request.enable_thinking;
+    if (request.preserve_thinking) options.preserve_thinking = *request.preserve_thinking;
     return chat_template.render(request.messages, options);
   }
   // A completion continues the text as a document: behind <bos>, as the model was trained, unless already there.
@@ -334,7 +342,7 @@ GenerationConfig generation_config(const CompletionRequest& request) {
   // No limit asked: run until a stop token or the context is full (CausalLM stops there).
   config.max_new_tokens = request.max_tokens.value_or(std::numeric_limits<int64_t>::max());
   config.sampling = request.sampling;
-  config.stop_strings = request.stop;
+  if (request.endpoint == Endpoint::Completions) config.stop_strings = request.stop;
   return config;
 }
 
@@ -361,6 +369,50 @@ std::string render_completion(const ResponseInfo& info, const std::string& text,
                {"choices", Json::array({choice})},
                {"usage", usage_json(usage)}};
   return dump(body);
+}
+
+std::string render_chat_completion(const ResponseInfo& info, const ChatReply& reply, const std::string& finish,
+                                   const Usage& usage) {
+  Json message = {{"role", "assistant"},
+                  {"content", reply.content.empty() && !reply.tool_calls.empty() ? Json() : Json(reply.content)}};
+  if (!reply.reasoning.empty()) message["reasoning_content"] = reply.reasoning;
+  if (!reply.tool_calls.empty()) {
+    Json calls = Json::array();
+    for (const ParsedToolCall& call : reply.tool_calls) {
+      calls.push_back({{"id", call.id},
+                       {"type", "function"},
+                       {"function", {{"name", call.name}, {"arguments", call.arguments}}}});
+    }
+    message["tool_calls"] = std::move(calls);
+  }
+  Json choice = {{"index", 0}, {"message", std::move(message)}, {"finish_reason", finish}, {"logprobs", nullptr}};
+  Json body = {{"id", info.id},
+               {"object", "chat.completion"},
+               {"created", info.created},
+               {"model", info.model},
+               {"choices", Json::array({std::move(choice)})},
+               {"usage", usage_json(usage)}};
+  return dump(body);
+}
+
+std::string render_stream_delta(const ResponseInfo& info, const OutputDelta& delta) {
+  auto chunk = [&info](Json delta_json) {
+    Json choice = {{"index", 0}, {"delta", std::move(delta_json)}, {"finish_reason", nullptr}, {"logprobs", nullptr}};
+    return event(chunk_json(info, Json::array({std::move(choice)})));
+  };
+  std::string events;
+  if (!delta.reasoning.empty()) events += chunk({{"reasoning_content", delta.reasoning}});
+  if (!delta.content.empty()) events += chunk({{"content", delta.content}});
+  for (const ParsedToolCall& call : delta.tool_calls) {
+    const Json head = {{"index", call.index},
+                       {"id", call.id},
+                       {"type", "function"},
+                       {"function", {{"name", call.name}, {"arguments", ""}}}};
+    events += chunk({{"tool_calls", Json::array({head})}});
+    const Json arguments = {{"index", call.index}, {"function", {{"arguments", call.arguments}}}};
+    events += chunk({{"tool_calls", Json::array({arguments})}});
+  }
+  return events;
 }
 
 std::string render_stream_start(const ResponseInfo& info) {

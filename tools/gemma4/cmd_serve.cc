@@ -136,6 +136,7 @@ class ModelServer {
     gemma4::GenerationConfig config;
     gemma4::serve::ResponseInfo info;
     bool include_usage = false;
+    gemma4::serve::ChatReplyOptions reply;  // chat completions: stop strings, parallel calls, call ids
   };
 
   void complete(Endpoint endpoint, const httplib::Request& request, httplib::Response& response) {
@@ -157,12 +158,25 @@ class ModelServer {
     }
     job->config = gemma4::serve::generation_config(parsed);
     if (!parsed.seed_given) job->config.sampling.seed = fresh_seed();
+    const std::string id_suffix = next_id_suffix();
     job->info.endpoint = endpoint;
-    job->info.id = gemma4::serve::response_id(endpoint, next_id_suffix());
+    job->info.id = gemma4::serve::response_id(endpoint, id_suffix);
     job->info.created = unix_seconds();
     job->info.model = parsed.model.empty() ? model_id_ : parsed.model;
     job->include_usage = parsed.include_usage;
+    job->reply.stop = parsed.stop;
+    job->reply.parallel_tool_calls = parsed.parallel_tool_calls;
+    job->reply.in_thought_channel = gemma4::serve::prompt_opens_thought_channel(text);
+    job->reply.call_id_prefix = id_suffix;
 
+    if (endpoint == Endpoint::ChatCompletions && !parsed.stream) {
+      gemma4::serve::ChatReplyBuilder reply(job->reply);
+      gemma4::GenerationResult result = generate_chat(*job, reply, [](const gemma4::OutputDelta&) { return true; });
+      return send_json(response, 200,
+                       gemma4::serve::render_chat_completion(job->info, reply.reply(),
+                                                             reply.finish_reason(result.stop_reason),
+                                                             usage(*job, result)));
+    }
     if (!parsed.stream) {
       gemma4::GenerationResult result;
       {
@@ -210,13 +224,49 @@ class ModelServer {
     return media;
   }
 
+  // Generates a chat reply: tokens decoded with their markup into `reply`, each delta handed to `on_delta`
+  // (false: the client is gone, stop). Ends at the model's stop token or when the reply is over (end marker,
+  // stop string, first call without parallel calls).
+  template <class OnDelta>
+  gemma4::GenerationResult generate_chat(const Job& job, gemma4::serve::ChatReplyBuilder& reply, OnDelta on_delta) {
+    gemma4::serve::ChatTokenDecoder decoder(*lm_->tokenizer());
+    bool connected = true;
+    gemma4::GenerationResult result;
+    {
+      std::lock_guard<std::mutex> lock(generation_mutex_);
+      result = lm_->generate(job.prompt, job.media, job.config, [&](int32_t token, const std::string&) {
+        if (token >= 0 && connected) {
+          const gemma4::OutputDelta delta = reply.feed(decoder.push(token));
+          if (!delta.empty()) connected = on_delta(delta);
+        }
+        return connected && !reply.ended() && !g_stop_requested.load();
+      });
+    }
+    const gemma4::OutputDelta last = reply.finish(decoder.flush());
+    if (connected && !last.empty()) on_delta(last);
+    for (const gemma4::OutputParseError& error : reply.reply().errors) {
+      std::fprintf(stderr, "%s: malformed tool call kept as content (byte %zu: %s)\n", job.info.id.c_str(),
+                   error.offset, error.message.c_str());
+    }
+    return result;
+  }
+
   // Runs a streamed request inside httplib's content provider; false drops the connection (client gone).
   bool stream(const Job& job, httplib::DataSink& sink) {
     auto write = [&sink](const std::string& event) { return event.empty() || sink.write(event.data(), event.size()); };
     bool connected = write(gemma4::serve::render_stream_start(job.info));
     try {
       gemma4::GenerationResult result;
-      {
+      std::string finish;
+      if (job.info.endpoint == Endpoint::ChatCompletions) {
+        gemma4::serve::ChatReplyBuilder reply(job.reply);
+        if (connected) {
+          result = generate_chat(job, reply, [&](const gemma4::OutputDelta& delta) {
+            return connected = write(gemma4::serve::render_stream_delta(job.info, delta));
+          });
+        }
+        finish = reply.finish_reason(result.stop_reason);
+      } else {
         std::lock_guard<std::mutex> lock(generation_mutex_);
         if (connected) {
           result = lm_->generate(job.prompt, job.media, job.config, [&](int32_t, const std::string& text) {
@@ -224,9 +274,10 @@ class ModelServer {
             return connected && !g_stop_requested.load();
           });
         }
+        finish = gemma4::serve::finish_reason(result.stop_reason);
       }
       if (!connected) return false;
-      write(gemma4::serve::render_stream_finish(job.info, gemma4::serve::finish_reason(result.stop_reason)));
+      write(gemma4::serve::render_stream_finish(job.info, finish));
       if (job.include_usage) write(gemma4::serve::render_stream_usage(job.info, usage(job, result)));
     } catch (const gemma4::Error& e) {
       write(gemma4::serve::render_stream_error(ApiError(400, e.what())));
