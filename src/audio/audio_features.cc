@@ -9,6 +9,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "core/file_io.h"
+
 namespace gemma4 {
 namespace {
 
@@ -114,10 +116,8 @@ AudioFeatures log_mel_features(const float* samples, int64_t count, const AudioF
 }
 
 std::vector<float> load_wav(const std::string& path, int64_t* sample_rate) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open the audio file");
-  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return decode_wav(bytes.data(), bytes.size(), path, sample_rate);
+  const std::string bytes = read_file(path);
+  return decode_wav(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), path, sample_rate);
 }
 
 std::vector<float> decode_wav(const uint8_t* raw, size_t size, const std::string& path, int64_t* sample_rate) {

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "core/file_io.h"
+
 namespace gemma4 {
 namespace {
 
@@ -22,9 +24,7 @@ std::string header_value(const std::string& header, const std::string& key, cons
 }  // namespace
 
 NpyArray read_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open '" + path + "'");
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string bytes = read_file(path);
   if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) throw Error(path + ": not a .npy file");
   const int major = static_cast<unsigned char>(bytes[6]);
   size_t header_length, header_start;
@@ -84,14 +84,13 @@ void write_npy(const std::string& path, const std::vector<int64_t>& shape, const
   std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape_text + ", }";
   while ((10 + header.size() + 1) % 64 != 0) header.push_back(' ');
   header.push_back('\n');
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw Error("cannot write '" + path + "'");
-  out.write("\x93NUMPY\x01\x00", 8);
-  const uint16_t length = static_cast<uint16_t>(header.size());
-  out.write(reinterpret_cast<const char*>(&length), 2);
-  out << header;
-  out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(count * sizeof(float)));
-  if (!out) throw Error("failed while writing '" + path + "'");
+  write_file_atomic(path, [&](FileSink& out) {
+    out.write("\x93NUMPY\x01\x00", 8);
+    const uint16_t length = static_cast<uint16_t>(header.size());
+    out.write(&length, 2);
+    out.write(header);
+    out.write(data, static_cast<size_t>(count) * sizeof(float));
+  });
 }
 
 }  // namespace gemma4

@@ -2,12 +2,15 @@
 #include "loading/load_tokenizer.h"
 
 #include <gemma4/error.h>
+#include <gemma4/preset.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "formats/gguf.h"
+#include "loading/builtin_model.h"
+#include "loading/open_checkpoint.h"
 #include "formats/gguf_model.h"
 #include "text/tokenizer_internal.h"
 
@@ -38,6 +41,13 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
+  // Not a path: a model name (builtin:tiny, a preset, a cache handle) whose checkpoint names its tokenizer.
+  if ((ec || !fs::exists(status)) && (is_builtin_model(path) || path.find("://") != std::string::npos ||
+                                      find_builtin_preset(path) != nullptr)) {
+    std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(open_checkpoint(path).tokenizer);
+    if (!tokenizer) throw Error("tokenizer: model '" + path + "' has no tokenizer");
+    return tokenizer;
+  }
   if (ec || !fs::exists(status)) throw Error("tokenizer: '" + path + "' does not exist");
   if (fs::is_directory(status)) {
     // A KerasHub preset keeps its vocabulary under assets/tokenizer/ (its top-level tokenizer.json is the Keras

@@ -28,6 +28,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/file_io.h"
 #include "text/tokenizer_internal.h"
 
 namespace gemma4::text {
@@ -488,16 +489,6 @@ void parse_model(const nlohmann::json& model, const std::string& file, BpeSpec& 
   }
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("tokenizer: cannot open '" + path + "'");
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  in.seekg(0, std::ios::beg);
-  std::string data(static_cast<size_t>(size), '\0');
-  if (size > 0 && !in.read(data.data(), size)) throw Error("tokenizer: cannot read '" + path + "'");
-  return data;
-}
 
 // ------------------------------------------------------------------------------------------------------------
 // The tokenizer.

@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/file_io.h"
 #include "text/tokenizer_internal.h"
 
 namespace gemma4::text {
@@ -255,9 +256,7 @@ class SentencePieceTokenizer final : public Tokenizer {
 }  // namespace
 
 std::unique_ptr<Tokenizer> load_sentencepiece_model(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("tokenizer: cannot open '" + path + "'");
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string data = read_file(path);
   if (data.empty()) throw Error("tokenizer " + path + ": the file is empty");
   return std::make_unique<SentencePieceTokenizer>(path, data);
 }

@@ -17,6 +17,8 @@
 #include <stb/stb_image.h>
 #pragma GCC diagnostic pop
 
+#include "core/file_io.h"
+
 namespace gemma4 {
 namespace {
 
@@ -86,10 +88,8 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& what) {
 }
 
 Image load_image(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open the image file");
-  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return decode_image(bytes.data(), bytes.size(), path);
+  const std::string bytes = read_file(path);
+  return decode_image(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), path);
 }
 
 std::pair<int64_t, int64_t> aspect_preserving_size(int64_t height, int64_t width, const ImageConverterOptions& o) {

@@ -148,6 +148,26 @@ TEST(Config, ValidationNamesTheArgument) {
   expect_error_containing(c, "vocabulary_size");
 }
 
+TEST(Config, ReadsPerLayerConfigOfNewerTransformers) {
+  // transformers >= 5.15 re-saves the global layers' head dim and KV heads per layer instead of as
+  // global_head_dim / num_global_key_value_heads; the first full-attention layer's entry holds them.
+  const std::string text = R"({
+    "model_type": "gemma4_text", "vocab_size": 512, "hidden_size": 64, "intermediate_size": 128,
+    "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+    "attention_k_eq_v": true, "sliding_window": 8, "hidden_size_per_layer_input": 0, "torch_dtype": "bfloat16",
+    "layer_types": ["sliding_attention", "full_attention", "sliding_attention", "full_attention"],
+    "per_layer_config": {"0": {"head_dim": 16, "num_key_value_heads": 2},
+                         "1": {"head_dim": 48, "num_key_value_heads": 1},
+                         "3": {"head_dim": 48, "num_key_value_heads": 1}}})";
+  const Gemma4Config c = config_from_hf_json(text, "test");
+  EXPECT_EQ(*c.global_head_dim, 48);
+  EXPECT_EQ(*c.num_global_key_value_heads, 1);
+  EXPECT_EQ(c.layer_head_dim(1), 48);
+  EXPECT_EQ(c.layer_head_dim(0), 16);
+  EXPECT_EQ(c.layer_kv_heads(3), 1);
+  EXPECT_EQ(c.dtype, "bfloat16");
+}
+
 TEST(Config, ReadsHuggingFaceTextConfig) {
   const std::string text = R"({
     "model_type": "gemma4", "eos_token_id": [1, 106],
