@@ -1,24 +1,14 @@
 #include "formats/tokenizer_config.h"
 
+#include "formats/json_file.h"
+
 #include <gemma4/error.h>
 
 #include <nlohmann/json.hpp>
 
 namespace gemma4 {
-namespace {
-
-nlohmann::json parse_config(std::string_view text, const std::string& where) {
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(where + " is not valid JSON (" + e.what() + ")");
-  }
-}
-
-}  // namespace
-
 std::string chat_template_from_tokenizer_config(std::string_view json_text, const std::string& where) {
-  const nlohmann::json config = parse_config(json_text, where);
+  const nlohmann::json config = parse_json(json_text, where);
   if (!config.is_object() || !config.contains("chat_template")) return "";
   const nlohmann::json& value = config["chat_template"];
   if (value.is_string()) return value.get<std::string>();

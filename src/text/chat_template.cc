@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "formats/json_file.h"
 #include "text/chat_message_json.h"
 
 namespace gemma4 {
@@ -15,14 +16,6 @@ namespace gemma4 {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-Json parse_json(std::string_view text, const std::string& what) {
-  try {
-    return Json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error("chat template: " + what + " is not valid JSON: " + e.what());
-  }
-}
 
 // Arguments as the template sees them: a mapping when the text is a JSON object, else the string itself.
 }  // namespace
@@ -32,7 +25,7 @@ std::string apply_chat_template(const std::vector<ChatMessage>& messages, const 
 }
 
 ChatRequest parse_chat_request_json(std::string_view json) {
-  const Json j = parse_json(json, "the chat request");
+  const Json j = parse_ordered_json(json, "the chat request");
   ChatRequest request;
   const Json* messages = &j;
   if (j.is_object()) {

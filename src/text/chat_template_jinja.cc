@@ -11,6 +11,7 @@
 
 #include "core/file_io.h"
 #include "formats/tokenizer_config.h"
+#include "formats/json_file.h"
 #include "text/jinja/jinja.h"
 
 namespace gemma4 {
@@ -20,14 +21,6 @@ std::string_view builtin_chat_template_text(std::string_view name);  // generate
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-Json parse_json(std::string_view text, const std::string& what) {
-  try {
-    return Json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(what + " is not valid JSON (" + e.what() + ")");
-  }
-}
 
 // Tool-call arguments as the template wants them: a mapping when the text is a JSON object (OpenAI sends
 // them as a JSON string; Google's templates refuse strings), else the text itself.
@@ -78,7 +71,7 @@ Json message_value(const ChatMessage& message) {
 // ({"name": ..., "parameters": ...}) is wrapped.
 Json tool_value(const std::string& text, size_t index) {
   const std::string what = "tool declaration #" + std::to_string(index + 1);
-  Json tool = parse_json(text, what);
+  Json tool = parse_ordered_json(text, what);
   if (!tool.is_object()) throw Error(what + " must be a JSON object");
   if (!tool.contains("function") && tool.contains("name")) tool = Json{{"type", "function"}, {"function", tool}};
   return tool;
