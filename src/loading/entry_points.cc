@@ -3,6 +3,7 @@
 #include <gemma4/backbone.h>
 #include <gemma4/causal_lm.h>
 #include <gemma4/chat_template.h>
+#include <gemma4/error.h>
 #include <gemma4/load_options.h>
 
 #include <optional>
@@ -41,7 +42,12 @@ std::unique_ptr<CausalLM> CausalLM::load(const std::string& model_path, const Op
   if (!options.chat_template_file.empty()) {
     chat_template = ChatTemplate::from_file(options.chat_template_file);
   } else if (!checkpoint.tokenizer.chat_template.empty()) {
-    chat_template.emplace(checkpoint.tokenizer.chat_template, checkpoint.tokenizer.chat_template_origin);
+    try {
+      chat_template.emplace(checkpoint.tokenizer.chat_template, checkpoint.tokenizer.chat_template_origin);
+    } catch (const Error& e) {
+      throw Error(std::string(e.what()) + " (the model's own chat template; Options::chat_template_file / "
+                  "--chat-template FILE uses another one)");
+    }
   }
   const bool adds_bos = checkpoint.tokenizer.add_bos.value_or(true);
   auto backbone = build_backbone(std::move(checkpoint), options);
