@@ -9,7 +9,12 @@
 //                                "tools", "tool_choice", "parallel_tool_calls",
 //                                "chat_template_kwargs": {"enable_thinking", "preserve_thinking"}}
 //   POST /v1/completions        {"prompt": "text", same sampling fields}
-//   GET  /v1/models, GET /health
+//   POST /v1/embeddings         {"input": text | [texts] | [ids] | [[ids]], "encoding_format": "float" | "base64"}
+//                               (embedding models: gemma4/openai_embeddings.h)
+//   GET  /v1/models, GET /health, GET /metrics (Prometheus text: gemma4/serve_metrics.h)
+//
+// With an API key (`serve --api-key`), every endpoint but GET /health needs "Authorization: Bearer KEY";
+// check_api_key() refuses the rest with 401.
 //
 // Fields the server does not know are ignored (clients send many); fields it knows are checked strictly.
 //
@@ -60,7 +65,11 @@ std::string error_type(int status);
 // The response body for an error.
 std::string render_error(const ApiError& error);
 
-enum class Endpoint { ChatCompletions, Completions, Models, Health };
+enum class Endpoint { ChatCompletions, Completions, Embeddings, Models, Health, Metrics };
+
+// Throws ApiError 401 (code "invalid_api_key") unless `authorization` is "Bearer " + `api_key`; the key is
+// compared in constant time (its length is not hidden). An empty `api_key` lets everything through.
+void check_api_key(std::string_view authorization, std::string_view api_key);
 
 // Which endpoint serves `method` `path`; throws ApiError 404 (unknown path) or 405 (known path, other method).
 Endpoint route_request(std::string_view method, std::string_view path);

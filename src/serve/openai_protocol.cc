@@ -231,6 +231,7 @@ std::string error_type(int status) {
   switch (status) {
     case 404: return "not_found_error";
     case 405: return "method_not_allowed_error";
+    case 401: return "invalid_request_error";  // OpenAI's type for a missing or wrong API key
     case 413: return "request_too_large_error";
     default: return status >= 500 ? "server_error" : "invalid_request_error";
   }
@@ -251,10 +252,12 @@ Endpoint route_request(std::string_view method, std::string_view path) {
     std::string_view method;
     Endpoint endpoint;
   };
-  static constexpr std::array<Route, 4> kRoutes = {{{"/v1/chat/completions", "POST", Endpoint::ChatCompletions},
+  static constexpr std::array<Route, 6> kRoutes = {{{"/v1/chat/completions", "POST", Endpoint::ChatCompletions},
                                                     {"/v1/completions", "POST", Endpoint::Completions},
+                                                    {"/v1/embeddings", "POST", Endpoint::Embeddings},
                                                     {"/v1/models", "GET", Endpoint::Models},
-                                                    {"/health", "GET", Endpoint::Health}}};
+                                                    {"/health", "GET", Endpoint::Health},
+                                                    {"/metrics", "GET", Endpoint::Metrics}}};
   for (const Route& route : kRoutes) {
     if (route.path != path) continue;
     if (route.method == method || (route.method == "GET" && method == "HEAD")) return route.endpoint;
@@ -262,8 +265,8 @@ Endpoint route_request(std::string_view method, std::string_view path) {
                    "", "method_not_allowed");
   }
   throw ApiError(404, "no such endpoint: " + std::string(method) + " " + std::string(path) +
-                          " (this server has POST /v1/chat/completions, POST /v1/completions, GET /v1/models, "
-                          "GET /health)",
+                          " (this server has POST /v1/chat/completions, POST /v1/completions, POST /v1/embeddings, "
+                          "GET /v1/models, GET /health, GET /metrics)",
                  "", "not_found");
 }
 

@@ -207,6 +207,8 @@ TEST(OpenAiRoute, EndpointsMethodsAndUnknownPaths) {
   EXPECT_EQ(route_request("GET", "/v1/models"), Endpoint::Models);
   EXPECT_EQ(route_request("GET", "/health"), Endpoint::Health);
   EXPECT_EQ(route_request("HEAD", "/health"), Endpoint::Health);
+  EXPECT_EQ(route_request("POST", "/v1/embeddings"), Endpoint::Embeddings);
+  EXPECT_EQ(route_request("GET", "/metrics"), Endpoint::Metrics);
   auto status = [](const char* method, const char* path) {
     try {
       route_request(method, path);
@@ -220,7 +222,9 @@ TEST(OpenAiRoute, EndpointsMethodsAndUnknownPaths) {
   EXPECT_EQ(status("DELETE", "/v1/models"), 405);
   EXPECT_EQ(status("GET", "/"), 404);
   EXPECT_EQ(status("POST", "/v1/chat/completions/"), 404);
-  EXPECT_EQ(status("GET", "/v1/embeddings"), 404);
+  EXPECT_EQ(status("GET", "/v1/embeddings"), 405);
+  EXPECT_EQ(status("POST", "/metrics"), 405);
+  EXPECT_EQ(status("GET", "/v1/embedding"), 404);
 }
 
 TEST(OpenAiResponse, FinishReason) {

@@ -1,4 +1,5 @@
-// gemma4 serve: an OpenAI-compatible HTTP server (chat completions, completions, models, health) for one model.
+// gemma4 serve: an OpenAI-compatible HTTP server (chat completions, completions, embeddings, models, health,
+// metrics) for one model.
 // The wire format lives in src/serve/openai_protocol; this file is the socket, the model and the lock around it.
 // Requests are accepted concurrently but generate one at a time (one model, one KV cache); consecutive chat
 // turns reuse the cached prompt prefix.
@@ -13,7 +14,9 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -22,6 +25,8 @@
 
 #include "command_registry.h"
 #include <gemma4/openai.h>
+#include <gemma4/openai_embeddings.h>
+#include <gemma4/serve_metrics.h>
 
 namespace {
 
@@ -38,6 +43,7 @@ struct ServeArgs {
   int threads = 0;
   std::string alias;
   std::string mmproj;
+  std::string api_key;  // empty: no key needed
 };
 
 // Set by SIGINT/SIGTERM: the listener stops and a running generation ends at its next token.
@@ -101,23 +107,56 @@ void send_error(httplib::Response& response, const ApiError& error) {
   send_json(response, error.status(), gemma4::serve::render_error(error));
 }
 
+using Clock = std::chrono::steady_clock;
+
+// Counts one request in the in-flight gauge for as long as it lives (a streamed response holds it until the
+// stream ends).
+class InFlight {
+ public:
+  explicit InFlight(gemma4::serve::ServerMetrics& metrics) : metrics_(metrics) { metrics_.request_started(); }
+  ~InFlight() { metrics_.request_ended(); }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+
+ private:
+  gemma4::serve::ServerMetrics& metrics_;
+};
+
 class ModelServer {
  public:
-  ModelServer(std::unique_ptr<gemma4::CausalLM> lm, std::string model_id, int64_t context)
+  // A model that generates (`lm`; it may also have a pooling head), or an embedding model with bidirectional
+  // attention, which CausalLM refuses (`embedder`, with its tokenizer if it has one).
+  ModelServer(std::unique_ptr<gemma4::CausalLM> lm, std::unique_ptr<gemma4::Backbone> embedder,
+              std::unique_ptr<gemma4::Tokenizer> embedder_tokenizer, std::string model_id, int64_t context,
+              std::string api_key)
       : lm_(std::move(lm)),
+        embedder_(std::move(embedder)),
+        embedder_tokenizer_(std::move(embedder_tokenizer)),
         model_id_(std::move(model_id)),
         context_(context),
         created_(unix_seconds()),
-        template_options_(lm_->chat_template_options()) {}
+        api_key_(std::move(api_key)) {
+    if (lm_) template_options_ = lm_->chat_template_options();
+  }
+
+  gemma4::serve::ServerMetrics& metrics() { return metrics_; }
 
   void handle(const httplib::Request& request, httplib::Response& response) {
+    auto in_flight = std::make_shared<InFlight>(metrics_);
+    const Clock::time_point arrived = Clock::now();
     try {
+      // Before routing: without the key, not even which paths exist is told.
+      if (request.path != "/health") gemma4::serve::check_api_key(request.get_header_value("Authorization"), api_key_);
       const Endpoint endpoint = gemma4::serve::route_request(request.method, request.path);
       switch (endpoint) {
         case Endpoint::Health: return send_json(response, 200, gemma4::serve::render_health());
         case Endpoint::Models: return send_json(response, 200, gemma4::serve::render_models(model_id_, created_));
+        case Endpoint::Metrics:
+          response.status = 200;
+          return response.set_content(metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
+        case Endpoint::Embeddings: return embed(request, response);
         case Endpoint::ChatCompletions:
-        case Endpoint::Completions: return complete(endpoint, request, response);
+        case Endpoint::Completions: return complete(endpoint, request, response, arrived, in_flight);
       }
     } catch (const ApiError& e) {
       send_error(response, e);
@@ -137,13 +176,105 @@ class ModelServer {
     gemma4::serve::ResponseInfo info;
     bool include_usage = false;
     gemma4::serve::ChatReplyOptions reply;  // chat completions: stop strings, parallel calls, call ids
+    // For the latency histograms: when the request arrived and when its last token came.
+    Clock::time_point arrived;
+    mutable Clock::time_point last_token;
+    mutable bool any_token = false;
   };
 
-  void complete(Endpoint endpoint, const httplib::Request& request, httplib::Response& response) {
+  // One generated token of `job`: time to first token, or time since the previous one.
+  void note_token(const Job& job) {
+    const Clock::time_point now = Clock::now();
+    const std::chrono::duration<double> since = now - (job.any_token ? job.last_token : job.arrived);
+    if (job.any_token) {
+      metrics_.observe_inter_token(since.count());
+    } else {
+      metrics_.observe_time_to_first_token(since.count());
+    }
+    job.any_token = true;
+    job.last_token = now;
+  }
+
+  void count_tokens(const Job& job, const gemma4::GenerationResult& result) {
+    metrics_.add_prompt_tokens(static_cast<int64_t>(job.prompt.size()));
+    metrics_.add_generated_tokens(static_cast<int64_t>(result.tokens.size()));
+  }
+
+  // POST /v1/embeddings: all inputs in one Backbone::forward, right-padded, each row's padding masked out.
+  void embed(const httplib::Request& request, httplib::Response& response) {
+    const gemma4::Backbone& backbone = lm_ ? lm_->backbone() : *embedder_;
+    const gemma4::Tokenizer* tokenizer = lm_ ? lm_->tokenizer() : embedder_tokenizer_.get();
+    const bool adds_bos = lm_ ? lm_->adds_bos() : true;  // Gemma's tokenizers start every text with <bos>
+    const gemma4::Gemma4Config& config = backbone.config();
+    if (!config.is_embedding_model || !config.embedding_dim) {
+      throw ApiError(400, "model '" + model_id_ + "' is not an embedding model (it has no pooling head); "
+                     "/v1/embeddings needs one", "model", "model_not_supported");
+    }
+    const gemma4::serve::EmbeddingRequest parsed = gemma4::serve::parse_embedding_request(request.body, config.vocabulary_size);
+    std::vector<std::vector<int32_t>> sequences;
+    for (size_t i = 0; i < parsed.inputs.size(); ++i) {
+      const gemma4::serve::EmbeddingInput& input = parsed.inputs[i];
+      const std::string param = parsed.inputs.size() == 1 ? "input" : "input[" + std::to_string(i) + "]";
+      if (!input.text) {
+        sequences.push_back(input.tokens);
+      } else if (!tokenizer) {
+        throw ApiError(400, "model '" + model_id_ + "' has no tokenizer: send 'input' as token ids, not text", param,
+                       "invalid_value");
+      } else {
+        std::vector<int32_t> ids;
+        if (adds_bos && tokenizer->bos_id() >= 0) ids.push_back(tokenizer->bos_id());
+        const std::vector<int32_t> text_ids = tokenizer->encode(*input.text);
+        ids.insert(ids.end(), text_ids.begin(), text_ids.end());
+        sequences.push_back(std::move(ids));
+      }
+      if (static_cast<int64_t>(sequences.back().size()) > context_) {
+        throw ApiError(400, "'" + param + "' has " + std::to_string(sequences.back().size()) +
+                                " tokens but the context holds " + std::to_string(context_),
+                       param, "context_length_exceeded");
+      }
+    }
+    gemma4::BackboneInputs inputs;
+    inputs.batch_size = static_cast<int64_t>(sequences.size());
+    size_t longest = 0;
+    int64_t total = 0;
+    for (const auto& ids : sequences) {
+      longest = std::max(longest, ids.size());
+      total += static_cast<int64_t>(ids.size());
+    }
+    inputs.sequence_length = static_cast<int64_t>(longest);
+    const int32_t pad = config.pad_token_id >= 0 ? static_cast<int32_t>(config.pad_token_id) : 0;
+    inputs.token_ids.assign(sequences.size() * longest, pad);
+    inputs.padding_mask.assign(sequences.size() * longest, 0);
+    for (size_t b = 0; b < sequences.size(); ++b) {
+      for (size_t t = 0; t < sequences[b].size(); ++t) {
+        inputs.token_ids[b * longest + t] = sequences[b][t];
+        inputs.padding_mask[b * longest + t] = 1;
+      }
+    }
+    gemma4::ForwardOptions options;
+    options.compute_logits = false;
+    gemma4::BackboneOutputs outputs;
+    {
+      std::lock_guard<std::mutex> lock(generation_mutex_);  // the model's threads are busy with one job at a time
+      outputs = backbone.forward(inputs, options);
+    }
+    metrics_.add_prompt_tokens(total);
+    send_json(response, 200,
+              gemma4::serve::render_embeddings(outputs.pooled_output, *config.embedding_dim,
+                                               parsed.model.empty() ? model_id_ : parsed.model, total, parsed.base64));
+  }
+
+  void complete(Endpoint endpoint, const httplib::Request& request, httplib::Response& response,
+                Clock::time_point arrived, std::shared_ptr<InFlight> in_flight) {
+    if (!lm_) {
+      throw ApiError(400, "model '" + model_id_ + "' is an embedding model (bidirectional attention): it cannot "
+                     "generate text; use /v1/embeddings", "model", "model_not_supported");
+    }
     const gemma4::serve::CompletionRequest parsed = endpoint == Endpoint::ChatCompletions
                                                         ? gemma4::serve::parse_chat_completion_request(request.body)
                                                         : gemma4::serve::parse_completion_request(request.body);
     auto job = std::make_shared<Job>();
+    job->arrived = arrived;
     job->media = convert_media(parsed);
     gemma4::ChatTemplateOptions options = template_options_;
     if (endpoint == Endpoint::Completions && !lm_->adds_bos()) options.bos_token.clear();  // a document as is
@@ -181,17 +312,19 @@ class ModelServer {
       gemma4::GenerationResult result;
       {
         std::lock_guard<std::mutex> lock(generation_mutex_);
-        result = lm_->generate(job->prompt, job->media, job->config, [](int32_t, const std::string&) {
+        result = lm_->generate(job->prompt, job->media, job->config, [&](int32_t token, const std::string&) {
+          if (token >= 0) note_token(*job);
           return !g_stop_requested.load();
         });
       }
+      count_tokens(*job, result);
       return send_json(response, 200,
                        gemma4::serve::render_completion(job->info, result.text,
                                                         gemma4::serve::finish_reason(result.stop_reason),
                                                         usage(*job, result)));
     }
     response.set_header("Cache-Control", "no-cache");
-    response.set_chunked_content_provider("text/event-stream", [this, job](size_t, httplib::DataSink& sink) {
+    response.set_chunked_content_provider("text/event-stream", [this, job, in_flight](size_t, httplib::DataSink& sink) {
       return stream(*job, sink);
     });
   }
@@ -235,6 +368,7 @@ class ModelServer {
     {
       std::lock_guard<std::mutex> lock(generation_mutex_);
       result = lm_->generate(job.prompt, job.media, job.config, [&](int32_t token, const std::string&) {
+        if (token >= 0) note_token(job);
         if (token >= 0 && connected) {
           const gemma4::OutputDelta delta = reply.feed(decoder.push(token));
           if (!delta.empty()) connected = on_delta(delta);
@@ -242,6 +376,7 @@ class ModelServer {
         return connected && !reply.ended() && !g_stop_requested.load();
       });
     }
+    count_tokens(job, result);
     const gemma4::OutputDelta last = reply.finish(decoder.flush());
     if (connected && !last.empty()) on_delta(last);
     for (const gemma4::OutputParseError& error : reply.reply().errors) {
@@ -269,12 +404,14 @@ class ModelServer {
       } else {
         std::lock_guard<std::mutex> lock(generation_mutex_);
         if (connected) {
-          result = lm_->generate(job.prompt, job.media, job.config, [&](int32_t, const std::string& text) {
+          result = lm_->generate(job.prompt, job.media, job.config, [&](int32_t token, const std::string& text) {
+            if (token >= 0) note_token(job);
             if (!text.empty() && connected) connected = write(gemma4::serve::render_stream_text(job.info, text));
             return connected && !g_stop_requested.load();
           });
         }
         finish = gemma4::serve::finish_reason(result.stop_reason);
+        count_tokens(job, result);
       }
       if (!connected) return false;
       write(gemma4::serve::render_stream_finish(job.info, finish));
@@ -307,10 +444,14 @@ class ModelServer {
   }
 
   std::unique_ptr<gemma4::CausalLM> lm_;
+  std::unique_ptr<gemma4::Backbone> embedder_;
+  std::unique_ptr<gemma4::Tokenizer> embedder_tokenizer_;
   std::string model_id_;
   gemma4::ChatTemplateOptions template_options_;  // the model's <bos>/<eos> text for its chat template
   int64_t context_;
   int64_t created_;
+  std::string api_key_;
+  gemma4::serve::ServerMetrics metrics_;
   std::mutex generation_mutex_;  // one generation at a time: one model, one KV cache
   std::mutex random_mutex_;
   std::mt19937_64 random_{std::random_device{}()};
@@ -326,6 +467,17 @@ std::string default_error_message(int status) {
   }
 }
 
+// A model folder whose config asks for bidirectional attention (an embedding model such as EmbeddingGemma):
+// CausalLM refuses those, so the server loads the bare Backbone for /v1/embeddings.
+bool is_bidirectional_folder(const std::string& model) {
+  if (!std::filesystem::is_directory(model)) return false;
+  try {
+    return gemma4::config_from_folder(model).use_bidirectional_attention;
+  } catch (const gemma4::Error&) {
+    return false;  // CausalLM::load reports what is wrong with it
+  }
+}
+
 void run_serve(const ServeArgs& args) {
   if (args.threads > 0) gemma4::set_num_threads(args.threads);
   if (args.port < 0 || args.port > 65535) throw gemma4::Error("--port must be in [0, 65535], got " + std::to_string(args.port));
@@ -336,10 +488,26 @@ void run_serve(const ServeArgs& args) {
   gemma4::CausalLM::Options lm_options;
   lm_options.max_context = args.context;
   lm_options.mmproj = args.mmproj;
-  auto lm = gemma4::CausalLM::load(args.model, lm_options);
-  if (!lm->tokenizer()) throw gemma4::Error("model '" + args.model + "' has no tokenizer; the server needs one");
+  std::unique_ptr<gemma4::CausalLM> lm;
+  std::unique_ptr<gemma4::Backbone> embedder;
+  std::unique_ptr<gemma4::Tokenizer> embedder_tokenizer;
+  if (is_bidirectional_folder(args.model)) {
+    embedder = gemma4::Backbone::load(args.model);
+    try {
+      embedder_tokenizer = gemma4::Tokenizer::load(args.model);
+    } catch (const gemma4::Error&) {  // none in the folder: the server takes token ids only
+    }
+  } else {
+    lm = gemma4::CausalLM::load(args.model, lm_options);
+    if (!lm->tokenizer()) throw gemma4::Error("model '" + args.model + "' has no tokenizer; the server needs one");
+  }
   const std::string model_id = args.alias.empty() ? gemma4::serve::model_id_from_path(args.model) : args.alias;
-  ModelServer model_server(std::move(lm), model_id, args.context);
+  std::string api_key = args.api_key;
+  if (api_key.empty()) {
+    if (const char* from_env = std::getenv("GEMMA4_API_KEY")) api_key = from_env;
+  }
+  ModelServer model_server(std::move(lm), std::move(embedder), std::move(embedder_tokenizer), model_id, args.context,
+                           api_key);
 
   const httplib::Server::Handler handler = [&model_server](const httplib::Request& request,
                                                            httplib::Response& response) {
@@ -360,7 +528,8 @@ void run_serve(const ServeArgs& args) {
   server.set_exception_handler([](const httplib::Request&, httplib::Response& response, std::exception_ptr) {
     send_error(response, ApiError(500, "internal error"));
   });
-  server.set_logger([](const httplib::Request& request, const httplib::Response& response) {
+  server.set_logger([&model_server](const httplib::Request& request, const httplib::Response& response) {
+    model_server.metrics().count_request(gemma4::serve::metrics_endpoint_label(request.path), response.status);
     std::fprintf(stderr, "%s %s -> %d\n", request.method.c_str(), request.path.c_str(), response.status);
   });
 
@@ -374,8 +543,8 @@ void run_serve(const ServeArgs& args) {
     throw gemma4::Error("cannot listen on " + args.host + ":" + std::to_string(args.port) +
                         " (address in use, or not an address of this machine)");
   }
-  std::fprintf(stderr, "gemma4 serve: listening on http://%s:%d (model '%s', context %lld)\n", args.host.c_str(),
-               port, model_id.c_str(), static_cast<long long>(args.context));
+  std::fprintf(stderr, "gemma4 serve: listening on http://%s:%d (model '%s', context %lld%s)\n", args.host.c_str(),
+               port, model_id.c_str(), static_cast<long long>(args.context), api_key.empty() ? "" : ", API key required");
   if (!g_stop_requested) server.listen_after_bind();
   std::fprintf(stderr, "gemma4 serve: stopped\n");
 }
@@ -392,5 +561,7 @@ GEMMA4_REGISTER_COMMAND(serve, [](CLI::App& app) {
   sub->add_option("--threads", args->threads, "Worker threads (default: all cores)");
   sub->add_option("--mmproj", args->mmproj, "llama.cpp projector file (default: the one mmproj*.gguf beside a GGUF model)");
   sub->add_option("--alias", args->alias, "Model id reported by /v1/models (default: the --model basename)");
+  sub->add_option("--api-key", args->api_key,
+                  "Require 'Authorization: Bearer KEY' on every endpoint but /health (default: $GEMMA4_API_KEY)");
   sub->callback([args] { run_serve(*args); });
 });
