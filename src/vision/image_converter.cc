@@ -7,9 +7,11 @@
 #include <cmath>
 #include <fstream>
 #include <iterator>
+#include <limits>
 
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_NO_STDIO  // files are read here, so errors can name them
+#define STBI_MAX_DIMENSIONS 16384  // = kMaxImageSide; stb's own check, for the formats its info call cannot size
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
 #pragma GCC diagnostic ignored "-Wsign-compare"
@@ -71,9 +73,23 @@ Taps make_taps(int64_t in, int64_t out) {
 
 }  // namespace
 
+// Limits on what a header may ask for, checked before decoding allocates: a few bytes of header must not
+// cost gigabytes. 64 megapixels (e.g. 8192 x 8192) is far above what the processors resize to.
+constexpr int kMaxImageSide = 16384;
+constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
+
 Image decode_image(const uint8_t* data, size_t size, const std::string& what) {
   if (size == 0) throw Error(what + ": empty image data");
+  if (size > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    throw Error(what + ": " + std::to_string(size) + " bytes of image data; the limit is 2 GiB");
+  }
   int width = 0, height = 0, channels = 0;
+  if (stbi_info_from_memory(data, static_cast<int>(size), &width, &height, &channels) &&
+      (width > kMaxImageSide || height > kMaxImageSide || int64_t{width} * height > kMaxImagePixels)) {
+    throw Error(what + ": the image is " + std::to_string(width) + " x " + std::to_string(height) +
+                " pixels; the limit is " + std::to_string(kMaxImageSide) + " per side and " +
+                std::to_string(kMaxImagePixels) + " pixels in all");
+  }
   stbi_uc* pixels = stbi_load_from_memory(data, static_cast<int>(size), &width, &height, &channels, 3);
   if (pixels == nullptr) {
     throw Error(what + ": not a readable image (" + std::string(stbi_failure_reason()) +
