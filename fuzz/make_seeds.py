@@ -268,3 +268,7 @@ put("openai_request", "bad_values.json", json.dumps({"messages": [], "max_tokens
                                                       "n": 1 << 62, "stop": 5, "tool_choice": {"type": "function"}}))
 put("openai_request", "not_object.json", "[1, 2, 3]")
 put("openai_request", "truncated.json", '{"messages": [{"role": "user", "content": "x')
+put("tokenizer_json", "wrong_field_types.json", json.dumps({
+    "added_tokens": [{"id": 0, "content": "<pad>", "special": 5, "lstrip": "no"}],
+    "normalizer": {"type": "Replace", "pattern": {"String": 1}, "content": []},
+    "model": {"type": "BPE", "vocab": {"a": 0}, "merges": [], "unk_token": 3}}))
