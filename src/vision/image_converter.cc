@@ -73,6 +73,42 @@ Taps make_taps(int64_t in, int64_t out) {
 
 }  // namespace
 
+// stb_image 2.27 (Debian's libstb-dev) writes past a Huffman table's arrays when a JPEG DHT segment lists more
+// than 256 codes. Such a file is corrupt: the segments are walked here as stb reads them (markers, lengths,
+// entropy-coded data up to the next marker) and the file is rejected before stb sees it.
+static void check_jpeg_huffman_tables(const uint8_t* d, size_t n, const std::string& what) {
+  if (n < 2 || d[0] != 0xFF || d[1] != 0xD8) return;  // not a JPEG
+  size_t at = 2;
+  while (at + 4 <= n) {
+    if (d[at] != 0xFF || d[at + 1] == 0xFF) {  // padding between segments, fill bytes: stb scans on too
+      ++at;
+      continue;
+    }
+    const uint8_t marker = d[at + 1];
+    if (marker == 0xD8 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {  // markers without a length
+      at += 2;
+      continue;
+    }
+    if (marker == 0xD9) return;  // end of image
+    const size_t end = std::min(n, at + 2 + (size_t{d[at + 2]} << 8 | d[at + 3]));
+    if (marker == 0xC4) {
+      for (size_t table = at + 4; table + 17 <= end;) {
+        size_t codes = 0;
+        for (size_t i = 1; i <= 16; ++i) codes += d[table + i];
+        if (codes > 256) {
+          throw Error(what + ": corrupt JPEG: a Huffman table (DHT segment at byte " + std::to_string(at) +
+                      ") lists " + std::to_string(codes) + " codes, more than the 256 a table can hold");
+        }
+        table += 17 + codes;
+      }
+    }
+    at = std::max(end, at + 2);
+    if (marker == 0xDA) {  // entropy-coded data: FF 00 is a stuffed byte, FF D0..D7 a restart marker
+      while (at + 1 < n && !(d[at] == 0xFF && d[at + 1] != 0x00 && (d[at + 1] < 0xD0 || d[at + 1] > 0xD7))) ++at;
+    }
+  }
+}
+
 // Limits on what a header may ask for, checked before decoding allocates: a few bytes of header must not
 // cost gigabytes. 64 megapixels (e.g. 8192 x 8192) is far above what the processors resize to.
 constexpr int kMaxImageSide = 16384;
@@ -83,6 +119,7 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& what) {
   if (size > static_cast<size_t>(std::numeric_limits<int>::max())) {
     throw Error(what + ": " + std::to_string(size) + " bytes of image data; the limit is 2 GiB");
   }
+  check_jpeg_huffman_tables(data, size, what);
   int width = 0, height = 0, channels = 0;
   if (stbi_info_from_memory(data, static_cast<int>(size), &width, &height, &channels) &&
       (width > kMaxImageSide || height > kMaxImageSide || int64_t{width} * height > kMaxImagePixels)) {
