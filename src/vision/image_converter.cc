@@ -4,6 +4,7 @@
 #include <gemma4/image.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <iterator>
@@ -109,6 +110,29 @@ static void check_jpeg_huffman_tables(const uint8_t* d, size_t n, const std::str
   }
 }
 
+// stb_image 2.27 also reads a binary PNM header's numbers into an int without an overflow check: a width,
+// height or maxval of more than 9 digits is rejected here first (whitespace and # comments as stb skips them).
+static void check_pnm_header(const uint8_t* d, size_t n, const std::string& what) {
+  if (n < 2 || d[0] != 'P' || (d[1] != '5' && d[1] != '6')) return;  // stb reads P5 and P6 only
+  size_t at = 2;
+  for (const char* field : {"width", "height", "maxval"}) {
+    while (at < n && (std::isspace(d[at]) || d[at] == '#')) {
+      if (d[at] == '#') {
+        while (at < n && d[at] != '\n' && d[at] != '\r') ++at;
+      } else {
+        ++at;
+      }
+    }
+    size_t digits = 0;
+    for (; at < n && d[at] >= '0' && d[at] <= '9'; ++at) ++digits;
+    if (digits == 0) return;  // stb reports the malformed header itself
+    if (digits > 9) {
+      throw Error(what + ": corrupt PNM header: the " + field + " has " + std::to_string(digits) +
+                  " digits (at most 9)");
+    }
+  }
+}
+
 // Limits on what a header may ask for, checked before decoding allocates: a few bytes of header must not
 // cost gigabytes. 64 megapixels (e.g. 8192 x 8192) is far above what the processors resize to.
 constexpr int kMaxImageSide = 16384;
@@ -120,6 +144,7 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& what) {
     throw Error(what + ": " + std::to_string(size) + " bytes of image data; the limit is 2 GiB");
   }
   check_jpeg_huffman_tables(data, size, what);
+  check_pnm_header(data, size, what);
   int width = 0, height = 0, channels = 0;
   if (stbi_info_from_memory(data, static_cast<int>(size), &width, &height, &channels) &&
       (width > kMaxImageSide || height > kMaxImageSide || int64_t{width} * height > kMaxImagePixels)) {
