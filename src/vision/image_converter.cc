@@ -93,14 +93,19 @@ static void check_jpeg_huffman_tables(const uint8_t* d, size_t n, const std::str
     if (marker == 0xD9) return;  // end of image
     const size_t end = std::min(n, at + 2 + (size_t{d[at + 2]} << 8 | d[at + 3]));
     if (marker == 0xC4) {
-      for (size_t table = at + 4; table + 17 <= end;) {
+      // As stb reads it: tables while the declared length lasts, even past the segment's end (bytes past the
+      // file's end read as 0).
+      int64_t remaining = int64_t{d[at + 2]} << 8 | d[at + 3];
+      remaining -= 2;
+      for (size_t table = at + 4; remaining > 0 && table < n;) {
         size_t codes = 0;
-        for (size_t i = 1; i <= 16; ++i) codes += d[table + i];
+        for (size_t i = 1; i <= 16 && table + i < n; ++i) codes += d[table + i];
         if (codes > 256) {
           throw Error(what + ": corrupt JPEG: a Huffman table (DHT segment at byte " + std::to_string(at) +
                       ") lists " + std::to_string(codes) + " codes, more than the 256 a table can hold");
         }
         table += 17 + codes;
+        remaining -= static_cast<int64_t>(17 + codes);
       }
     }
     at = std::max(end, at + 2);
