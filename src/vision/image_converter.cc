@@ -78,8 +78,12 @@ Taps make_taps(int64_t in, int64_t out) {
 // than 256 codes. Such a file is corrupt: the segments are walked here as stb reads them (markers, lengths,
 // entropy-coded data up to the next marker) and the file is rejected before stb sees it.
 static void check_jpeg_huffman_tables(const uint8_t* d, size_t n, const std::string& what) {
-  if (n < 2 || d[0] != 0xFF || d[1] != 0xD8) return;  // not a JPEG
-  size_t at = 2;
+  // The start-of-image marker FF D8, which stb (like any marker) accepts behind extra FF fill bytes.
+  if (n < 2 || d[0] != 0xFF) return;
+  size_t at = 1;
+  while (at < n && d[at] == 0xFF) ++at;
+  if (at >= n || d[at] != 0xD8) return;  // not a JPEG
+  ++at;
   while (at + 4 <= n) {
     if (d[at] != 0xFF || d[at + 1] == 0xFF) {  // padding between segments, fill bytes: stb scans on too
       ++at;
