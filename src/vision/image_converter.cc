@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <string_view>
 
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_NO_STDIO  // files are read here, so errors can name them
@@ -133,11 +134,18 @@ static void check_pnm_header(const uint8_t* d, size_t n, const std::string& what
       }
     }
     size_t digits = 0;
-    for (; at < n && d[at] >= '0' && d[at] <= '9'; ++at) ++digits;
+    int64_t value = 0;
+    for (; at < n && d[at] >= '0' && d[at] <= '9'; ++at, ++digits) {
+      if (digits < 18) value = value * 10 + (d[at] - '0');
+    }
     if (digits == 0) return;  // stb reports the malformed header itself
     if (digits > 9) {
       throw Error(what + ": corrupt PNM header: the " + field + " has " + std::to_string(digits) +
                   " digits (at most 9)");
+    }
+    // stb 2.27 converts 16-bit grey to RGB into a buffer sized for 8 bits, then reads it as 16-bit.
+    if (d[1] == '5' && std::string_view(field) == "maxval" && value > 255) {
+      throw Error(what + ": 16-bit PGM (maxval " + std::to_string(value) + ") is not supported (maxval at most 255)");
     }
   }
 }
