@@ -139,7 +139,10 @@ std::vector<float> decode_wav(const uint8_t* raw, size_t size, const std::string
       channels = read_le<uint16_t>(body + 2);
       rate = read_le<uint32_t>(body + 4);
       bits = read_le<uint16_t>(body + 14);
-      if (format == 0xFFFE && size >= 26) format = read_le<uint16_t>(body + 24);  // WAVE_FORMAT_EXTENSIBLE
+      if (format == 0xFFFE) {  // WAVE_FORMAT_EXTENSIBLE: the real format opens the sub-format GUID at byte 24
+        if (size < 26 || available < 26) throw Error(path + ": truncated WAVE_FORMAT_EXTENSIBLE fmt chunk");
+        format = read_le<uint16_t>(body + 24);
+      }
     } else if (std::memcmp(bytes.data() + at, "data", 4) == 0) {
       data = body;
       data_size = std::min<size_t>(size, available);

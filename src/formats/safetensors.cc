@@ -83,10 +83,24 @@ void read_safetensors_file(const std::string& path, WeightSource& source, const 
       throw Error(where + ": entry needs dtype, shape and data_offsets");
     }
     TensorView view;
+    if (!entry["dtype"].is_string()) throw Error(where + ": dtype must be a string, not " + entry["dtype"].dump());
     view.dtype = parse_dtype(entry["dtype"].get<std::string>(), where);
+    if (!entry["shape"].is_array()) throw Error(where + ": shape must be a list, not " + entry["shape"].dump());
     for (const auto& dim : entry["shape"]) {
       if (!dim.is_number_integer() || dim.get<int64_t>() < 0) throw Error(where + ": bad shape " + entry["shape"].dump());
       view.shape.push_back(dim.get<int64_t>());
+    }
+    // A shape with more elements than the data section has bytes cannot fit; checked before multiplying out, so
+    // that dimensions near 2^63 cannot overflow the element count.
+    if (std::find(view.shape.begin(), view.shape.end(), 0) == view.shape.end()) {
+      uint64_t count = 1;
+      for (const int64_t dim : view.shape) {
+        if (count > data_size / static_cast<uint64_t>(dim)) {
+          throw Error(where + ": shape " + shape_to_string(view.shape) + " has more elements than the file's " +
+                      std::to_string(data_size) + " data bytes");
+        }
+        count *= static_cast<uint64_t>(dim);
+      }
     }
     const auto& offsets = entry["data_offsets"];
     if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||

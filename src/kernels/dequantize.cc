@@ -64,6 +64,7 @@ BlockDecoder block_decoder(DType type) {
 }
 
 void dequantize(DType type, const uint8_t* data, int64_t count, float* out) {
+  if (count <= 0) return;  // an empty tensor: nothing to read (its data and out may be null)
   switch (type) {
     case DType::F32:
       std::memcpy(out, data, static_cast<size_t>(count) * 4);

@@ -37,6 +37,11 @@ RequestJson parse_body(std::string_view body) {
     if (start != std::string::npos) what = what.substr(start + 2);
     throw bad_request("the request body is not valid JSON (byte " + std::to_string(e.byte) + "): " + what, "",
                       "invalid_json");
+  } catch (const RequestJson::out_of_range& e) {  // a number beyond double's range, e.g. 1e999
+    std::string what = e.what();
+    const size_t start = what.find("] ");
+    if (start != std::string::npos) what = what.substr(start + 2);
+    throw bad_request("the request body is not valid JSON: " + what, "", "invalid_json");
   }
   if (!j.is_object()) throw bad_request(std::string("the request body must be a JSON object, not ") +
                                             json_type_name(j), "", "invalid_json");

@@ -423,6 +423,8 @@ void parse_added_tokens(const nlohmann::json& tokens, const std::string& file, s
       throw Error("tokenizer " + file + ": an added_tokens entry lacks an integer \"id\" or a string \"content\": " +
                   j.dump().substr(0, 200));
     AddedTokenSpec t;
+    if (j["id"].get<int64_t>() > 0x7FFFFFF)  // the vocab's id limit
+      throw Error("tokenizer " + file + ": added token id " + j["id"].dump() + " is out of range");
     t.id = j["id"].get<int32_t>();
     t.content = j["content"].get<std::string>();
     t.special = j.value("special", false);
@@ -940,16 +942,25 @@ std::unique_ptr<Tokenizer> parse_hf_tokenizer_json(std::string_view data, const 
     throw Error("tokenizer " + path + ": this is a KerasHub tokenizer config, not a vocabulary; the vocabulary "
                 "is assets/tokenizer/vocabulary.spm next to it (pass the preset folder)");
   if (!root.contains("model")) throw Error("tokenizer " + path + ": no \"model\" section (is this a tokenizer.json?)");
-  parse_model(root["model"], path, spec);
-  if (root.contains("added_tokens")) parse_added_tokens(root["added_tokens"], path, spec.added_tokens);
   const nlohmann::json null;
   auto section = [&](const char* key) -> const nlohmann::json& { return root.contains(key) ? root[key] : null; };
-  parse_normalizer(section("normalizer"), path, spec.normalizer);
-  parse_pre_tokenizer(section("pre_tokenizer"), path, spec.pre_tokenizer);
-  if (!section("decoder").is_null()) {
+  // The section parsers read optional fields with json::value(), which throws when a field has another JSON
+  // type than the format gives it ("special": 5): reported as an error of the file and the section.
+  auto parse_section = [&](const char* key, auto&& parse) {
+    try {
+      parse(section(key));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error("tokenizer " + path + ": \"" + key + "\" has a field of the wrong JSON type (" + e.what() + ")");
+    }
+  };
+  parse_section("model", [&](const nlohmann::json& j) { parse_model(j, path, spec); });
+  parse_section("added_tokens", [&](const nlohmann::json& j) { parse_added_tokens(j, path, spec.added_tokens); });
+  parse_section("normalizer", [&](const nlohmann::json& j) { parse_normalizer(j, path, spec.normalizer); });
+  parse_section("pre_tokenizer", [&](const nlohmann::json& j) { parse_pre_tokenizer(j, path, spec.pre_tokenizer); });
+  parse_section("decoder", [&](const nlohmann::json& j) {
     bool fused = false;
-    parse_decoder_step(section("decoder"), path, spec.decoder, fused);
-  }
+    if (!j.is_null()) parse_decoder_step(j, path, spec.decoder, fused);
+  });
   root = nullptr;  // free the document before the tokenizer builds its own tables
   return make_bpe_tokenizer(std::move(spec));
 }

@@ -4,12 +4,16 @@
 #include <gemma4/image.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <iterator>
+#include <limits>
+#include <string_view>
 
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_NO_STDIO  // files are read here, so errors can name them
+#define STBI_MAX_DIMENSIONS 16384  // = kMaxImageSide; stb's own check, for the formats its info call cannot size
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
 #pragma GCC diagnostic ignored "-Wsign-compare"
@@ -71,9 +75,100 @@ Taps make_taps(int64_t in, int64_t out) {
 
 }  // namespace
 
+// stb_image 2.27 (Debian's libstb-dev) writes past a Huffman table's arrays when a JPEG DHT segment lists more
+// than 256 codes. Such a file is corrupt: the segments are walked here as stb reads them (markers, lengths,
+// entropy-coded data up to the next marker) and the file is rejected before stb sees it.
+static void check_jpeg_huffman_tables(const uint8_t* d, size_t n, const std::string& what) {
+  // The start-of-image marker FF D8, which stb (like any marker) accepts behind extra FF fill bytes.
+  if (n < 2 || d[0] != 0xFF) return;
+  size_t at = 1;
+  while (at < n && d[at] == 0xFF) ++at;
+  if (at >= n || d[at] != 0xD8) return;  // not a JPEG
+  ++at;
+  while (at + 4 <= n) {
+    if (d[at] != 0xFF || d[at + 1] == 0xFF) {  // padding between segments, fill bytes: stb scans on too
+      ++at;
+      continue;
+    }
+    const uint8_t marker = d[at + 1];
+    if (marker == 0xD8 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {  // markers without a length
+      at += 2;
+      continue;
+    }
+    if (marker == 0xD9) return;  // end of image
+    const size_t end = std::min(n, at + 2 + (size_t{d[at + 2]} << 8 | d[at + 3]));
+    if (marker == 0xC4) {
+      // As stb reads it: tables while the declared length lasts, even past the segment's end (bytes past the
+      // file's end read as 0).
+      int64_t remaining = int64_t{d[at + 2]} << 8 | d[at + 3];
+      remaining -= 2;
+      for (size_t table = at + 4; remaining > 0 && table < n;) {
+        size_t codes = 0;
+        for (size_t i = 1; i <= 16 && table + i < n; ++i) codes += d[table + i];
+        if (codes > 256) {
+          throw Error(what + ": corrupt JPEG: a Huffman table (DHT segment at byte " + std::to_string(at) +
+                      ") lists " + std::to_string(codes) + " codes, more than the 256 a table can hold");
+        }
+        table += 17 + codes;
+        remaining -= static_cast<int64_t>(17 + codes);
+      }
+    }
+    at = std::max(end, at + 2);
+    if (marker == 0xDA) {  // entropy-coded data: FF 00 is a stuffed byte, FF D0..D7 a restart marker
+      while (at + 1 < n && !(d[at] == 0xFF && d[at + 1] != 0x00 && (d[at + 1] < 0xD0 || d[at + 1] > 0xD7))) ++at;
+    }
+  }
+}
+
+// stb_image 2.27 also reads a binary PNM header's numbers into an int without an overflow check: a width,
+// height or maxval of more than 9 digits is rejected here first (whitespace and # comments as stb skips them).
+static void check_pnm_header(const uint8_t* d, size_t n, const std::string& what) {
+  if (n < 2 || d[0] != 'P' || (d[1] != '5' && d[1] != '6')) return;  // stb reads P5 and P6 only
+  size_t at = 2;
+  for (const char* field : {"width", "height", "maxval"}) {
+    while (at < n && (std::isspace(d[at]) || d[at] == '#')) {
+      if (d[at] == '#') {
+        while (at < n && d[at] != '\n' && d[at] != '\r') ++at;
+      } else {
+        ++at;
+      }
+    }
+    size_t digits = 0;
+    int64_t value = 0;
+    for (; at < n && d[at] >= '0' && d[at] <= '9'; ++at, ++digits) {
+      if (digits < 18) value = value * 10 + (d[at] - '0');
+    }
+    if (digits == 0) return;  // stb reports the malformed header itself
+    if (digits > 9) {
+      throw Error(what + ": corrupt PNM header: the " + field + " has " + std::to_string(digits) +
+                  " digits (at most 9)");
+    }
+    // stb 2.27 converts 16-bit grey to RGB into a buffer sized for 8 bits, then reads it as 16-bit.
+    if (d[1] == '5' && std::string_view(field) == "maxval" && value > 255) {
+      throw Error(what + ": 16-bit PGM (maxval " + std::to_string(value) + ") is not supported (maxval at most 255)");
+    }
+  }
+}
+
+// Limits on what a header may ask for, checked before decoding allocates: a few bytes of header must not
+// cost gigabytes. 64 megapixels (e.g. 8192 x 8192) is far above what the processors resize to.
+constexpr int kMaxImageSide = 16384;
+constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
+
 Image decode_image(const uint8_t* data, size_t size, const std::string& what) {
   if (size == 0) throw Error(what + ": empty image data");
+  if (size > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    throw Error(what + ": " + std::to_string(size) + " bytes of image data; the limit is 2 GiB");
+  }
+  check_jpeg_huffman_tables(data, size, what);
+  check_pnm_header(data, size, what);
   int width = 0, height = 0, channels = 0;
+  if (stbi_info_from_memory(data, static_cast<int>(size), &width, &height, &channels) &&
+      (width > kMaxImageSide || height > kMaxImageSide || int64_t{width} * height > kMaxImagePixels)) {
+    throw Error(what + ": the image is " + std::to_string(width) + " x " + std::to_string(height) +
+                " pixels; the limit is " + std::to_string(kMaxImageSide) + " per side and " +
+                std::to_string(kMaxImagePixels) + " pixels in all");
+  }
   stbi_uc* pixels = stbi_load_from_memory(data, static_cast<int>(size), &width, &height, &channels, 3);
   if (pixels == nullptr) {
     throw Error(what + ": not a readable image (" + std::string(stbi_failure_reason()) +
