@@ -3,6 +3,7 @@
 #include <gemma4/causal_lm.h>
 #include <gemma4/chat_template.h>
 #include <gemma4/error.h>
+#include <gemma4/openai.h>
 
 #include <cstdio>
 #include <iostream>
@@ -58,8 +59,7 @@ void run_chat(const ChatArgs& args) {
     const std::string prompt_text = lm->chat_template().render(messages, template_options);
     // After a tool response with thinking on, Google's templates open the thought channel in the prompt.
     OutputParserOptions parser_options;
-    parser_options.in_thought_channel = prompt_text.size() >= 18 &&
-                                        prompt_text.compare(prompt_text.size() - 18, 18, "<|channel>thought\n") == 0;
+    parser_options.in_thought_channel = serve::prompt_opens_thought_channel(prompt_text);
     cli::ReplyPrinter reply(*lm->tokenizer(), args.options.show_thinking, parser_options);
     auto on_token = [&](int32_t token, const std::string&) {
       if (token >= 0) reply.push(token);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gemma4/chat_template.h>
+#include <gemma4/openai.h>
 #include <gemma4/output_parser.h>
 #include <gemma4/tokenizer.h>
 
@@ -18,14 +19,11 @@ namespace gemma4::cli {
 class ReplyPrinter {
  public:
   ReplyPrinter(const Tokenizer& tokenizer, bool show_thinking, const OutputParserOptions& options = {})
-      : tokenizer_(tokenizer), decoder_(tokenizer, /*skip_special=*/false), parser_(options), show_thinking_(show_thinking) {}
+      : decoder_(tokenizer), parser_(options), show_thinking_(show_thinking) {}
 
-  // Called with every generated token id. Special tokens other than the reply's markup (thought channel,
-  // tool calls, turn ends) are dropped, as a decode that skips special tokens would.
-  void push(int32_t token) {
-    if (tokenizer_.is_special(token) && !is_markup(tokenizer_.token_to_piece(token))) return;
-    print(parser_.feed(decoder_.push(token)));
-  }
+  // Called with every generated token id: decoded with the reply's markup kept and other special tokens
+  // dropped (the server's decoder), then parsed.
+  void push(int32_t token) { print(parser_.feed(decoder_.push(token))); }
 
   // The reply is over: prints what was held back and returns the whole reply as an assistant message.
   ChatMessage finish() {
@@ -41,14 +39,6 @@ class ReplyPrinter {
   const std::vector<ParsedToolCall>& tool_calls() const { return calls_; }
 
  private:
-  static bool is_markup(const std::string& piece) {
-    for (const char* marker : {"<|channel>", "<channel|>", "<|tool_call>", "<tool_call|>", "<|\"|>", "<turn|>",
-                               "<|turn>", "<|tool_response>"}) {
-      if (piece == marker) return true;
-    }
-    return false;
-  }
-
   void print(const OutputDelta& delta) {
     if (!delta.reasoning.empty()) {
       reasoning_ += delta.reasoning;
@@ -69,8 +59,7 @@ class ReplyPrinter {
     std::fflush(stdout);
   }
 
-  const Tokenizer& tokenizer_;
-  StreamDecoder decoder_;
+  serve::ChatTokenDecoder decoder_;
   OutputStreamParser parser_;
   bool show_thinking_;
   std::string content_, reasoning_;
