@@ -5,6 +5,7 @@ Usage: serve_api_checks.py GEMMA4 EMBED_MODEL EMBED_URL TINY_URL KEY"""
 import base64
 import json
 import math
+import time
 import os
 import struct
 import subprocess
@@ -194,7 +195,13 @@ try:
     status, answer = call(TINY_URL, "/v1/chat/completions", chat)
     check(status == 200, "a chat completion for the metrics")
     status, _ = call(TINY_URL, "/v1/completions", {"prompt": "a", "max_tokens": 4, "seed": 2, "stream": True})
+    # The server closes its books on a request (the logger's count, the stream's end) just after the client
+    # has the last byte: wait, boundedly, until only this scrape is in flight.
+    deadline = time.monotonic() + 5
     after, _ = scrape()
+    while get(after, "gemma4_requests_in_flight") != 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        after, _ = scrape()
     usage = answer["usage"]
     generated = usage["completion_tokens"] + 4
     check(get(after, "gemma4_requests_total", endpoint="/v1/chat/completions", status="200")
