@@ -5,8 +5,12 @@
 
 Runs `bible -l0 Gen1:1-Rev22:21` (bible-kjv prints every verse on one line, under a "Book N" heading per chapter)
 and writes
-  OUT_DIR/train.jsonl    {"text": chapter} per line: the verses of one chapter joined by "\\n", numbers dropped
-  OUT_DIR/heldout.jsonl  the same for the held-out chapters: every 20th chapter (index % 20 == 10, in canon order)
+  OUT_DIR/train.jsonl    one training chapter per line: its verses joined by "\\n", verse numbers dropped; the even
+                         chapters (in canon order) as plain text {"text": ...}, the odd ones as a chat in which the
+                         user names the chapter and the model recites it {"messages": [{"role": "user", "content":
+                         "Genesis 2"}, {"role": "assistant", "content": ...}]}, so that both `generate --raw` (text
+                         continuation) and the chat template's turns (the default of `generate`) lead into English
+  OUT_DIR/heldout.jsonl  the held-out chapters, plain text only: every 20th chapter (index % 20 == 10, in canon order)
   OUT_DIR/train.txt      the training verses, one per line (what the vocabulary is trained on)
   OUT_DIR/heldout.txt    the held-out chapters as plain text, chapters separated by a blank line
 and prints the counts. The split is by chapter so no held-out verse has its neighbours in training.
@@ -70,15 +74,25 @@ def main():
              f"{sum(len(v) for _, v in found)} verses")
     os.makedirs(out_dir, exist_ok=True)
     splits = {"train": [], "heldout": []}
-    for index, (_, verses) in enumerate(found):
-        splits["heldout" if index % HELD_OUT_EVERY == HELD_OUT_AT else "train"].append(verses)
-    for name, docs in splits.items():
-        with open(os.path.join(out_dir, name + ".jsonl"), "w", encoding="utf-8") as f:
-            for verses in docs:
-                f.write(json.dumps({"text": "\n".join(verses)}) + "\n")
+    headings = {"train": [], "heldout": []}
+    for index, (heading, verses) in enumerate(found):
+        name = "heldout" if index % HELD_OUT_EVERY == HELD_OUT_AT else "train"
+        splits[name].append(verses)
+        headings[name].append(heading)
+    with open(os.path.join(out_dir, "train.jsonl"), "w", encoding="utf-8") as f:
+        for k, (heading, verses) in enumerate(zip(headings["train"], splits["train"])):
+            text = "\n".join(verses)
+            if k % 2 == 0:
+                line = {"text": text}
+            else:
+                line = {"messages": [{"role": "user", "content": heading}, {"role": "assistant", "content": text}]}
+            f.write(json.dumps(line) + "\n")
+    with open(os.path.join(out_dir, "heldout.jsonl"), "w", encoding="utf-8") as f:
+        for verses in splits["heldout"]:
+            f.write(json.dumps({"text": "\n".join(verses)}) + "\n")
     with open(os.path.join(out_dir, "train.txt"), "w", encoding="utf-8") as f:
-        for verses in splits["train"]:
-            f.write("".join(v + "\n" for v in verses))
+        for heading, verses in zip(headings["train"], splits["train"]):
+            f.write(heading + "\n" + "".join(v + "\n" for v in verses))
     with open(os.path.join(out_dir, "heldout.txt"), "w", encoding="utf-8") as f:
         f.write("\n\n".join("\n".join(v) for v in splits["heldout"]) + "\n")
     for name, docs in splits.items():

@@ -1,5 +1,5 @@
 // Any model name a user can give -> one Checkpoint: a folder or GGUF file on disk, the built-in model
-// ("builtin:tiny"), a named preset or a kaggle:// / hf:// handle found in the local caches.
+// ("builtin:tiny", "builtin:small"), a named preset or a kaggle:// / hf:// handle found in the local caches.
 #pragma once
 
 #include <gemma4/load_options.h>
