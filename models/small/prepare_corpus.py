@@ -13,6 +13,8 @@ and writes
   OUT_DIR/heldout.jsonl  the held-out chapters, plain text only: every 20th chapter (index % 20 == 10, in canon order)
   OUT_DIR/train.txt      the training verses, one per line (what the vocabulary is trained on)
   OUT_DIR/heldout.txt    the held-out chapters as plain text, chapters separated by a blank line
+  OUT_DIR/heldout_sample.txt  the first four of them (Genesis 11, Genesis 31, Exodus 1, Exodus 21) the same way:
+                         the sample tests/unit/builtin_small_test.cc measures (tests/data/builtin_small/)
 and prints the counts. The split is by chapter so no held-out verse has its neighbours in training.
 """
 import json
@@ -93,8 +95,9 @@ def main():
     with open(os.path.join(out_dir, "train.txt"), "w", encoding="utf-8") as f:
         for heading, verses in zip(headings["train"], splits["train"]):
             f.write(heading + "\n" + "".join(v + "\n" for v in verses))
-    with open(os.path.join(out_dir, "heldout.txt"), "w", encoding="utf-8") as f:
-        f.write("\n\n".join("\n".join(v) for v in splits["heldout"]) + "\n")
+    for name, docs in (("heldout.txt", splits["heldout"]), ("heldout_sample.txt", splits["heldout"][:4])):
+        with open(os.path.join(out_dir, name), "w", encoding="utf-8") as f:
+            f.write("\n\n".join("\n".join(v) for v in docs) + "\n")
     for name, docs in splits.items():
         chars = sum(len("\n".join(v)) for v in docs)
         print(f"{name}: {len(docs)} chapters, {sum(len(v) for v in docs)} verses, {chars} characters")

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Reproduces builtin:small (docs/builtin_small.md) end to end from Debian's bible-kjv package:
+#   corpus (prepare_corpus.py) -> vocabulary (tools/train_vocab, libsentencepiece) -> random initialisation of
+#   architecture.json (gemma4 make-test-model) -> full-weight training (gemma4 finetune --full) -> export to this
+#   folder as bfloat16 (gemma4 convert) -> held-out evaluation (evaluate.py) and the greedy sample the tests pin.
+#
+#   bash models/small/train.sh [BUILD_DIR]          (BUILD_DIR default: build)
+#
+# Environment: WORK (scratch folder, default /tmp/gemma4_small_train), STEPS, LR, BATCH, SEQ, WARMUP, EVAL_EVERY,
+# CHECKPOINT_EVERY (the training schedule; defaults are the committed run's), SKIP_TRAIN=1 (export and evaluate
+# the last checkpoint of an earlier run, e.g. one stopped early with Ctrl-C), EXPORT=0 (leave models/small alone).
+# Needs: apt-get install bible-kjv (the corpus), the gemma4 CLI and train_vocab built in BUILD_DIR
+# (ninja -C build gemma4_cli train_vocab).
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BUILD=$(cd "${1:-$ROOT/build}" && pwd)
+GEMMA4=$BUILD/bin/gemma4
+TRAIN_VOCAB=$BUILD/bin/train_vocab
+PYTHON=/usr/bin/python3
+WORK=${WORK:-/tmp/gemma4_small_train}
+STEPS=${STEPS:-1200}
+LR=${LR:-3e-3}
+BATCH=${BATCH:-8}
+SEQ=${SEQ:-256}
+WARMUP=${WARMUP:-60}
+EVAL_EVERY=${EVAL_EVERY:-100}
+CHECKPOINT_EVERY=${CHECKPOINT_EVERY:-50}
+VOCAB=4096
+SEED=1
+PROMPT="Psalms 23"   # the README's first command: a chapter name, as the chat-form training data has them
+
+die() { echo "train.sh: $*" >&2; exit 1; }
+command -v bible >/dev/null || die "bible not found: apt-get install bible-kjv"
+[ -x "$GEMMA4" ] || die "$GEMMA4 not found: ninja -C $BUILD gemma4_cli"
+[ -x "$TRAIN_VOCAB" ] || die "$TRAIN_VOCAB not found: ninja -C $BUILD train_vocab"
+mkdir -p "$WORK"
+log() { echo "[$(date +%H:%M:%S)] $*"; }
+
+log "corpus -> $WORK/corpus"
+"$PYTHON" "$HERE/prepare_corpus.py" "$WORK/corpus"
+
+log "vocabulary ($VOCAB pieces) -> $WORK/vocab"
+"$TRAIN_VOCAB" --input "$WORK/corpus/train.txt" --vocab-size $VOCAB --out "$WORK/vocab" --threads 2 \
+  --chat-template "$ROOT/src/text/templates/gemma4-e-series.jinja"
+
+if [ "${SKIP_TRAIN:-0}" != 1 ]; then
+  log "random initialisation of architecture.json -> $WORK/init"
+  rm -rf "$WORK/init" "$WORK/run"
+  "$GEMMA4" make-test-model --config "$HERE/architecture.json" --out "$WORK/init" --seed $SEED --embedding-std 0.02
+  cp "$WORK/vocab/tokenizer.json" "$WORK/vocab/tokenizer.model" "$WORK/vocab/tokenizer_config.json" \
+     "$HERE/generation_config.json" "$WORK/init/"
+
+  log "training: $STEPS steps of $BATCH x $SEQ tokens, lr $LR (warm-up $WARMUP, cosine to 0.1x)"
+  "$GEMMA4" finetune --model "$WORK/init" --full --data "$WORK/corpus/train.jsonl" --eval "$WORK/corpus/heldout.jsonl" \
+    --steps $STEPS --lr $LR --batch $BATCH --seq-len $SEQ --warmup $WARMUP --final-lr-ratio 0.1 \
+    --weight-decay 0.01 --max-grad-norm 1.0 --eval-every $EVAL_EVERY --checkpoint-every $CHECKPOINT_EVERY \
+    --seed $SEED --out "$WORK/run" 2>&1 | tee "$WORK/train.log"
+fi
+
+[ -d "$WORK/run/model" ] || die "no trained model in $WORK/run/model"
+OUT=$HERE
+[ "${EXPORT:-1}" = 1 ] || OUT=$WORK/export
+log "export (bfloat16) -> $OUT"
+rm -rf "$WORK/export_tmp"
+"$GEMMA4" convert --model "$WORK/run/model" --to hf "$WORK/export_tmp" --type bf16
+mkdir -p "$OUT"
+cp "$WORK/export_tmp/config.json" "$WORK/export_tmp/model.safetensors" "$OUT/"
+cp "$WORK/vocab/tokenizer.json" "$WORK/vocab/tokenizer.model" "$WORK/vocab/tokenizer_config.json" "$OUT/"
+[ "$OUT" = "$HERE" ] || cp "$HERE/generation_config.json" "$OUT/"
+mkdir -p "$ROOT/tests/data/builtin_small"
+cp "$WORK/corpus/heldout_sample.txt" "$ROOT/tests/data/builtin_small/"
+
+log "held-out evaluation"
+"$PYTHON" "$HERE/evaluate.py" --gemma4 "$GEMMA4" --model "$OUT" --train "$WORK/corpus/train.jsonl" \
+  --heldout "$WORK/corpus/heldout.jsonl" | tee "$WORK/evaluation.json"
+
+log "greedy sample for '$PROMPT' -> tests/data/builtin_small/greedy.json"
+bash "$HERE/greedy_sample.sh" "$GEMMA4" "$OUT" "$PROMPT" "$ROOT/tests/data/builtin_small/greedy.json"
+log "done"
