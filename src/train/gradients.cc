@@ -77,8 +77,8 @@ class TrainingPass {
       tape.input = inputs_[static_cast<size_t>(layer)];
       inputs_[static_cast<size_t>(layer + 1)].resize(static_cast<size_t>(T * H));
       pass_.forward(layer, ple, tape, kv_, inputs_[static_cast<size_t>(layer + 1)].data());
-      // Without checkpointing the tape holds the input; keep one copy.
-      if (!checkpoint && layer > 0) std::vector<float>().swap(inputs_[static_cast<size_t>(layer)]);
+      // Without checkpointing the tape holds the input; without a backward nothing needs it again.
+      if ((!checkpoint || !backward) && layer > 0) std::vector<float>().swap(inputs_[static_cast<size_t>(layer)]);
     }
     const float* last = inputs_[static_cast<size_t>(layers_)].data();
     std::vector<float> final_normed = zeros(T * H), dfinal;
@@ -105,7 +105,7 @@ class TrainingPass {
       }
       pass_.backward(layer, ple, tape, kv_, dh.data(), dnext.data(), ple ? dple.data() : nullptr);
       std::swap(dh, dnext);
-      if (!checkpoint) LayerTape().input.swap(tape.input), tape = LayerTape{};  // release as we go
+      if (!checkpoint) tape = LayerTape{};  // release as we go
     }
     if (lowest == 0) embed_backward(dh.data(), dple.data());
     return result;
