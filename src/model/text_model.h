@@ -59,6 +59,8 @@ class TextModel {
 
   // The scale applied to looked-up token embeddings: sqrt(hidden), rounded as normaliser() says.
   float embedding_scale() const { return embedding_scale_; }
+  // The scale applied to looked-up per-layer embeddings: sqrt(hidden_size_per_layer_input), rounded the same way.
+  float ple_token_scale() const { return ple_token_scale_; }
 
  private:
   // sqrt(width) as the model computes it: exact for float32 compute, else rounded to bf16 (or f16).
