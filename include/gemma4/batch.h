@@ -68,6 +68,12 @@ struct BatchLoad {
   int64_t kv_bytes = 0;         // the pool's key/value memory
 };
 
+// Key/value bytes of one sequence slot.
+int64_t kv_bytes_per_sequence(const Gemma4Config& config, int64_t max_context, int64_t prefill_chunk);
+// gemma4 serve --parallel's default: as many slots as fit in a quarter of the memory available now, at most 8
+// (past that a CPU's step turns compute-bound and streams gain little), at least 1.
+int64_t default_parallel(const Gemma4Config& config, int64_t max_context, int64_t prefill_chunk);
+
 class BatchGenerator {
  public:
   using SequenceId = int64_t;

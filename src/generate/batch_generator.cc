@@ -9,10 +9,13 @@
 #include <cmath>
 #include <numeric>
 
+#include <unistd.h>
+
 #include "generate/sampler.h"
 #include "generate/text_stream.h"
 #include "model/backbone_parts.h"
 #include "model/batch_pool.h"
+#include "model/kv_cache.h"
 #include "model/text_model.h"
 
 namespace gemma4 {
@@ -153,6 +156,18 @@ struct BatchGenerator::Impl {
   SequenceId next_id = 1;
   bool in_step = false;
 };
+
+int64_t kv_bytes_per_sequence(const Gemma4Config& config, int64_t max_context, int64_t prefill_chunk) {
+  return KvCache::bytes_for(config, max_context, std::min(prefill_chunk, max_context));
+}
+
+int64_t default_parallel(const Gemma4Config& config, int64_t max_context, int64_t prefill_chunk) {
+  const long pages = sysconf(_SC_AVPHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGESIZE);
+  const double available = pages > 0 && page_size > 0 ? static_cast<double>(pages) * static_cast<double>(page_size) : 0;
+  const double per_slot = static_cast<double>(std::max<int64_t>(kv_bytes_per_sequence(config, max_context, prefill_chunk), 1));
+  return std::clamp<int64_t>(static_cast<int64_t>(available / 4 / per_slot), 1, 8);
+}
 
 BatchGenerator::BatchGenerator(const CausalLM& lm, const BatchOptions& options) : options_(options) {
   if (options_.max_sequences <= 0) throw Error("a batch needs at least one sequence slot");

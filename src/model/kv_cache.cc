@@ -66,6 +66,15 @@ TextActivations& KvCache::activations() {
   return *activations_;
 }
 
+int64_t KvCache::bytes_for(const Gemma4Config& config, int64_t max_context, int64_t max_chunk) {
+  int64_t total = 0;
+  for (int64_t layer = 0; layer < config.num_layers; ++layer) {
+    const int64_t row = config.layer_kv_heads(layer) * config.layer_head_dim(layer);
+    total += 2 * layer_capacity(config, layer, max_context, max_chunk) * row * static_cast<int64_t>(sizeof(float));
+  }
+  return total;
+}
+
 int64_t KvCache::bytes() const {
   int64_t total = 0;
   for (const auto& store : layers_) total += 2 * store.capacity * store.row * static_cast<int64_t>(sizeof(float));

@@ -39,8 +39,9 @@ class KvCache {
   int64_t oldest_kept(int64_t layer, int64_t end) const;
   // The most positions one query can see: the largest layer's capacity (the attention scratch it needs).
   int64_t key_capacity() const { return key_capacity_; }
-  // Bytes of key/value storage.
+  // Bytes of key/value storage (bytes_for: of a cache so made, without making it).
   int64_t bytes() const;
+  static int64_t bytes_for(const Gemma4Config& config, int64_t max_context, int64_t max_chunk);
 
   // Whether the cache can be cut back to its first `length` positions and continue from there: every key a
   // later query may see must still be held (sliding layers' rings overwrite positions older than their
