@@ -370,19 +370,19 @@ void TextModel::run_segments(const BatchSegment* segments, int64_t count, TextAc
   int64_t rows = 0;
   for (int64_t s = 0; s < count; ++s) {
     const BatchSegment& segment = segments[s];
-    const std::string which = "batch segment " + std::to_string(s);
-    if (segment.cache == nullptr) throw Error(which + " has no KV cache");
-    if (segment.input.length <= 0) throw Error(which + " has no tokens");
+    const auto which = [s] { return "batch segment " + std::to_string(s); };  // built only for an error
+    if (segment.cache == nullptr) throw Error(which() + " has no KV cache");
+    if (segment.input.length <= 0) throw Error(which() + " has no tokens");
     if (segment.output_rows < 0 || segment.output_rows > segment.input.length) {
-      throw Error(which + ": output_rows " + std::to_string(segment.output_rows) + " is outside [0, " +
+      throw Error(which() + ": output_rows " + std::to_string(segment.output_rows) + " is outside [0, " +
                   std::to_string(segment.input.length) + "]");
     }
     for (int64_t other = 0; other < s; ++other) {
-      if (segments[other].cache == segment.cache) throw Error(which + " uses the KV cache of segment " + std::to_string(other));
+      if (segments[other].cache == segment.cache) throw Error(which() + " uses the KV cache of segment " + std::to_string(other));
     }
     check_chunk(segment.input, *segment.cache);
     if (segment.cache->key_capacity() > act.key_capacity) {
-      throw Error(which + "'s cache holds " + std::to_string(segment.cache->key_capacity()) +
+      throw Error(which() + "'s cache holds " + std::to_string(segment.cache->key_capacity()) +
                   " keys per layer but the batch's attention scratch only " + std::to_string(act.key_capacity));
     }
     rows += segment.input.length;
