@@ -65,6 +65,12 @@ TextActivations::TextActivations(const Gemma4Config& config, int64_t chunk_rows,
     expert_result = floats(rows * width);
   }
 
+  row_segment.assign(static_cast<size_t>(rows), 0);
+  row_position.assign(static_cast<size_t>(rows), 0.0);
+  segment_first.assign(static_cast<size_t>(rows), 0);
+  segment_rows.assign(static_cast<size_t>(rows), 0);
+  segment_start.assign(static_cast<size_t>(rows), 0);
+
   last_hidden = floats(width);
 }
 

@@ -67,6 +67,13 @@ struct TextActivations {
   std::vector<float> expert_hidden;                // [chunk, expert_width]
   std::vector<float> expert_result;                // [chunk, hidden]
 
+  // --- Rows of a batch (text_model.h's forward_batch): which segment each row belongs to, its RoPE
+  // position, and per segment its first row, rows still computed and the cache index of its first row
+  // (the KV-shared layers at the end of the stack drop the rows nobody reads). ---
+  std::vector<int64_t> row_segment;   // [chunk]
+  std::vector<double> row_position;   // [chunk]
+  std::vector<int64_t> segment_first, segment_rows, segment_start;  // [chunk] (at most one segment per row)
+
   // --- Output. ---
   std::vector<float> last_hidden;  // [hidden] a caller's final-normed row of the last token
 };
