@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "core/thread_pool.h"
 #include "kernels/attention.h"
@@ -103,7 +104,6 @@ void TextModel::attention(int64_t layer, const ChunkInput& input, int64_t start,
   const int64_t head_dim = config_.layer_head_dim(layer);
   const int64_t q_heads = config_.num_query_heads;
   const int64_t kv_heads = config_.layer_kv_heads(layer);
-  const int64_t group = q_heads / kv_heads;
   const int64_t rope_pairs = config_.rope_pairs(layer);
   const double wavelength = config_.rope_wavelength(layer);
   const double rope_scaling = config_.rope_scaling_factor(layer);
@@ -163,29 +163,41 @@ void TextModel::attention(int64_t layer, const ChunkInput& input, int64_t start,
   options.scale = 1.0f;  // the q/k norms take the place of 1/sqrt(head_dim)
   options.soft_cap = config_.attention_logit_soft_cap.value_or(0.0);
 
-  float* context = act.context.data();
-  std::fill_n(context, rows * q_heads * head_dim, 0.0f);
-  // One slice of the (token, head) tasks per thread, each with its own score scratch.
-  const int64_t tasks = rows * q_heads;
-  const int slices = static_cast<int>(std::min<int64_t>(ThreadPool::global().num_threads(), act.attention_slices));
-  ThreadPool::global().parallel_for(slices, [&](int64_t slice_begin, int64_t slice_end) {
-    for (int64_t slice = slice_begin; slice < slice_end; ++slice) {
-      const kernels::AttentionScratch scratch = act.attention_scratch(slice);
-      int64_t begin, finish;
-      ThreadPool::split(tasks, slices, static_cast<int>(slice), &begin, &finish);
-      for (int64_t task = begin; task < finish; ++task) {
-        const int64_t t = task / q_heads;
-        const int64_t h = task % q_heads;
-        const int64_t query = start + t;
-        if (!query_attends(rule, cache.valid(query))) continue;  // stays zero
-        const QueryMask mask(rule, query, end, blocks);
-        const KeyRange span = mask.span();
-        const auto visible = [&](int64_t j) { return cache.valid(j) && mask.sees(j); };
-        kernels::attend(q + task * head_dim, cache.rows(donor, (h / group) * head_dim), std::max(span.first, oldest),
-                        span.last, visible, options, scratch, context + task * head_dim);
-      }
-    }
-  });
+  // Each row's visible keys form one run (its mask span, within what the cache still holds), less padding.
+  static thread_local std::vector<int64_t> first_key, last_key;
+  static thread_local std::vector<uint8_t> key_valid;
+  first_key.resize(static_cast<size_t>(rows));
+  last_key.resize(static_cast<size_t>(rows));
+  bool padded = false;
+  for (int64_t t = 0; t < rows; ++t) {
+    const int64_t query = start + t;
+    first_key[t] = 0, last_key[t] = -1;
+    padded = padded || !cache.valid(query);
+    if (!query_attends(rule, cache.valid(query))) continue;  // stays zero
+    const KeyRange span = QueryMask(rule, query, end, blocks).span();
+    first_key[t] = std::max(span.first, oldest);
+    last_key[t] = span.last;
+  }
+  for (int64_t j = oldest; j < start && !padded; ++j) padded = !cache.valid(j);
+  if (padded) {
+    key_valid.resize(static_cast<size_t>(end));
+    for (int64_t j = oldest; j < end; ++j) key_valid[j] = cache.valid(j) ? 1 : 0;
+  }
+  kernels::TiledAttention problem;
+  problem.queries = q;
+  problem.out = act.context.data();
+  problem.rows = rows;
+  problem.heads = q_heads;
+  problem.row_stride = q_heads * head_dim;
+  problem.kv = cache.rows(donor, 0);
+  problem.kv_heads = kv_heads;
+  problem.kv_head_stride = head_dim;
+  problem.first = first_key.data();
+  problem.last = last_key.data();
+  problem.key_valid = padded ? key_valid.data() : nullptr;
+  problem.options = options;
+  kernels::attend_tiled(problem, ThreadPool::global());
+  const float* context = act.context.data();
   matmul(context, rows, w.o_proj, act.branch.data());
 }
 
