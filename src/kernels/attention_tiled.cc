@@ -16,6 +16,9 @@
 #include "kernels/attention.h"
 #include "kernels/cpu_features.h"
 
+// The portable eight-lane vectors are passed between internal functions only: no ABI to keep.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
 namespace gemma4::kernels {
 namespace {
 
@@ -77,8 +80,6 @@ inline float exp_shift_sum(float* s, int64_t n, float shift) {
 
 // Portable with eight lanes (GCC vector extensions: SSE on any x86-64), for when head_dim allows: eight
 // partial sums per dot product keep the rounding of 512-long sums as small as the SIMD kernels'.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpsabi"  // internal functions: no ABI to keep
 namespace portable8 {
 #define GEMMA4_ATT_TARGET
 typedef float V __attribute__((vector_size(32)));
@@ -99,7 +100,6 @@ inline float exp_shift_sum(float* s, int64_t n, float shift) { return portable::
 #include "kernels/attention_tiled.inc"
 #undef GEMMA4_ATT_TARGET
 }  // namespace portable8
-#pragma GCC diagnostic pop
 
 #if defined(__x86_64__)
 namespace avx2 {
