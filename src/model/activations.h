@@ -18,9 +18,7 @@
 namespace gemma4 {
 
 struct TextActivations {
-  // `key_capacity`: the most key positions one query can see (the largest layer's cache capacity);
-  // `attention_slices`: how many threads the attention splits its heads over (the global pool's size).
-  TextActivations(const Gemma4Config& config, int64_t max_chunk, int64_t key_capacity, int64_t attention_slices);
+  TextActivations(const Gemma4Config& config, int64_t max_chunk);
 
   int64_t max_chunk;
 
@@ -40,13 +38,7 @@ struct TextActivations {
   std::vector<float> q;        // [chunk, q_heads * head_dim] (widest layer)
   std::vector<float> k, v;     // [chunk, kv_heads * head_dim] (widest layer) before they go to the cache
   std::vector<float> context;  // [chunk, q_heads * head_dim] softmax(q k^T) v, before o_proj
-  int64_t attention_slices;    // threads the heads are split over: one scratch each
-  int64_t key_capacity;
-  std::vector<float> scores;            // [slices, key_capacity]
-  std::vector<int64_t> key_positions;   // [slices, key_capacity]
-  kernels::AttentionScratch attention_scratch(int64_t slice) {
-    return {scores.data() + slice * key_capacity, key_positions.data() + slice * key_capacity, key_capacity};
-  }
+  std::vector<int64_t> attention_first, attention_last;  // [chunk] each row's run of visible keys
 
   // --- Feed-forward, per layer. ---
   std::vector<float> mlp_normed;  // [chunk, hidden] pre_ffn_norm(residual)

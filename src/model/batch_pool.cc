@@ -4,14 +4,13 @@
 
 #include <algorithm>
 
-#include "core/thread_pool.h"
 
 namespace gemma4 {
 namespace {
 
-int64_t checked_key_capacity(const Gemma4Config& config, int64_t slots, int64_t max_context, int64_t max_chunk) {
+int64_t checked_batch_rows(int64_t slots, int64_t batch_rows) {
   if (slots <= 0) throw Error("a KV cache pool needs at least one slot");
-  return KvCache(config, max_context, max_chunk, /*with_activations=*/false).key_capacity();
+  return batch_rows;
 }
 
 }  // namespace
@@ -19,8 +18,7 @@ int64_t checked_key_capacity(const Gemma4Config& config, int64_t slots, int64_t 
 KvCachePool::KvCachePool(const Gemma4Config& config, int64_t slots, int64_t max_context, int64_t max_chunk,
                          int64_t batch_rows)
     : max_context_(max_context),
-      activations_(config, batch_rows, checked_key_capacity(config, slots, max_context, max_chunk),
-                   ThreadPool::global().num_threads()) {
+      activations_(config, checked_batch_rows(slots, batch_rows)) {
   if (batch_rows <= 0) throw Error("a batch needs room for at least one row");
   slots_.resize(static_cast<size_t>(slots));
   for (Slot& slot : slots_) {

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "core/thread_pool.h"
 
 namespace gemma4 {
 namespace {
@@ -33,7 +32,7 @@ KvCache::KvCache(const Gemma4Config& config, int64_t max_context, int64_t max_ch
       window_(config.sliding_window_size),
       key_capacity_(largest_capacity(config, max_context, max_chunk)) {
   if (with_activations) {
-    activations_ = std::make_unique<TextActivations>(config, max_chunk, key_capacity_, ThreadPool::global().num_threads());
+    activations_ = std::make_unique<TextActivations>(config, max_chunk);
   }
   layers_.resize(static_cast<size_t>(config.num_layers));
   for (int64_t layer = 0; layer < config.num_layers; ++layer) {

@@ -37,7 +37,7 @@ class KvCache {
   kernels::KeyValueRows rows(int64_t layer, int64_t offset) const;
   // Oldest absolute position still held by `layer` once `end` positions are written.
   int64_t oldest_kept(int64_t layer, int64_t end) const;
-  // The most positions one query can see: the largest layer's capacity (the attention scratch it needs).
+  // The most positions one query can see: the largest layer's capacity.
   int64_t key_capacity() const { return key_capacity_; }
   // Bytes of key/value storage (bytes_for: of a cache so made, without making it).
   int64_t bytes() const;
@@ -52,7 +52,13 @@ class KvCache {
 
   // Whether position `index` is a real token (padding positions are never attended to).
   bool valid(int64_t index) const { return valid_[static_cast<size_t>(index)] != 0; }
-  void set_valid(int64_t index, bool is_valid) { valid_[static_cast<size_t>(index)] = is_valid ? 1 : 0; }
+  void set_valid(int64_t index, bool is_valid) {
+    valid_[static_cast<size_t>(index)] = is_valid ? 1 : 0;
+    if (!is_valid) has_padding_ = true;
+  }
+  // Whether a padding position was ever written (then attention reads valid_flags()); the flags by position.
+  bool has_padding() const { return has_padding_; }
+  const uint8_t* valid_flags() const { return valid_.data(); }
 
   // Marks `count` more positions as written (after every layer has stored them).
   void advance(int64_t count) { length_ += count; }
@@ -73,6 +79,7 @@ class KvCache {
 
   std::vector<LayerStore> layers_;
   std::vector<uint8_t> valid_;
+  bool has_padding_ = false;
   int64_t length_ = 0;
   int64_t max_context_;
   int64_t max_chunk_;

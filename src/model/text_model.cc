@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "core/thread_pool.h"
 #include "kernels/attention.h"
@@ -115,12 +116,10 @@ void TextModel::per_layer_inputs(const BatchSegment* segments, int64_t count, in
 
 void TextModel::attention(int64_t layer, const BatchSegment* segments, int64_t count, int64_t rows,
                           TextActivations& act) const {
-  (void)count;
   const LayerWeights& w = weights_.layers[layer];
   const int64_t head_dim = config_.layer_head_dim(layer);
   const int64_t q_heads = config_.num_query_heads;
   const int64_t kv_heads = config_.layer_kv_heads(layer);
-  const int64_t group = q_heads / kv_heads;
   const int64_t rope_pairs = config_.rope_pairs(layer);
   const double wavelength = config_.rope_wavelength(layer);
   const double rope_scaling = config_.rope_scaling_factor(layer);
@@ -179,38 +178,43 @@ void TextModel::attention(int64_t layer, const BatchSegment* segments, int64_t c
   options.scale = 1.0f;  // the q/k norms take the place of 1/sqrt(head_dim)
   options.soft_cap = config_.attention_logit_soft_cap.value_or(0.0);
 
-  float* context = act.context.data();
-  std::fill_n(context, rows * q_heads * head_dim, 0.0f);
-  // One slice of the (token, head) tasks per thread, each with its own score scratch.
-  const int64_t tasks = rows * q_heads;
-  const int slices = static_cast<int>(std::min<int64_t>(ThreadPool::global().num_threads(), act.attention_slices));
-  ThreadPool::global().parallel_for(slices, [&](int64_t slice_begin, int64_t slice_end) {
-    for (int64_t slice = slice_begin; slice < slice_end; ++slice) {
-      const kernels::AttentionScratch scratch = act.attention_scratch(slice);
-      int64_t begin, finish;
-      ThreadPool::split(tasks, slices, static_cast<int>(slice), &begin, &finish);
-      for (int64_t task = begin; task < finish; ++task) {
-        const int64_t t = task / q_heads;
-        const int64_t h = task % q_heads;
-        const int64_t segment = act.row_segment[t];
-        const KvCache& cache = *segments[segment].cache;
-        const int64_t start = act.segment_start[segment];
-        const int64_t end = start + act.segment_rows[segment];
-        const int64_t query = cache_index(t);
-        if (!query_attends(rule, cache.valid(query))) continue;  // stays zero
-        ImageBlocks blocks;
-        if (image_blocks && segments[segment].input.vision_groups != nullptr) {
-          blocks = {segments[segment].input.vision_groups, start, act.segment_rows[segment]};
-        }
-        const QueryMask mask(rule, query, end, blocks);
-        const KeyRange span = mask.span();
-        const int64_t oldest = cache.oldest_kept(donor, end);
-        const auto visible = [&](int64_t j) { return cache.valid(j) && mask.sees(j); };
-        kernels::attend(q + task * head_dim, cache.rows(donor, (h / group) * head_dim), std::max(span.first, oldest),
-                        span.last, visible, options, scratch, context + task * head_dim);
-      }
+  // Each segment attends over its own sequence's cache: each of its rows sees one run of keys (its mask
+  // span, within what the cache still holds), less padding.
+  for (int64_t segment = 0; segment < count; ++segment) {
+    const KvCache& cache = *segments[segment].cache;
+    const int64_t first_row = act.segment_first[segment];
+    const int64_t segment_rows = act.segment_rows[segment];
+    const int64_t start = act.segment_start[segment];
+    const int64_t end = start + segment_rows;
+    ImageBlocks blocks;
+    if (image_blocks && segments[segment].input.vision_groups != nullptr) {
+      blocks = {segments[segment].input.vision_groups, start, segment_rows};
     }
-  });
+    const int64_t oldest = cache.oldest_kept(donor, end);
+    for (int64_t r = 0; r < segment_rows; ++r) {
+      const int64_t query = start + r;
+      act.attention_first[r] = 0, act.attention_last[r] = -1;
+      if (!query_attends(rule, cache.valid(query))) continue;  // stays zero
+      const KeyRange span = QueryMask(rule, query, end, blocks).span();
+      act.attention_first[r] = std::max(span.first, oldest);
+      act.attention_last[r] = span.last;
+    }
+    kernels::TiledAttention problem;
+    problem.queries = q + first_row * q_heads * head_dim;
+    problem.out = act.context.data() + first_row * q_heads * head_dim;
+    problem.rows = segment_rows;
+    problem.heads = q_heads;
+    problem.row_stride = q_heads * head_dim;
+    problem.kv = cache.rows(donor, 0);
+    problem.kv_heads = kv_heads;
+    problem.kv_head_stride = head_dim;
+    problem.first = act.attention_first.data();
+    problem.last = act.attention_last.data();
+    problem.key_valid = cache.has_padding() ? cache.valid_flags() : nullptr;
+    problem.options = options;
+    kernels::attend_tiled(problem, ThreadPool::global());
+  }
+  const float* context = act.context.data();
   matmul(context, rows, w.o_proj, act.branch.data());
 }
 
@@ -381,10 +385,6 @@ void TextModel::run_segments(const BatchSegment* segments, int64_t count, TextAc
       if (segments[other].cache == segment.cache) throw Error(which() + " uses the KV cache of segment " + std::to_string(other));
     }
     check_chunk(segment.input, *segment.cache);
-    if (segment.cache->key_capacity() > act.key_capacity) {
-      throw Error(which() + "'s cache holds " + std::to_string(segment.cache->key_capacity()) +
-                  " keys per layer but the batch's attention scratch only " + std::to_string(act.key_capacity));
-    }
     rows += segment.input.length;
   }
   if (rows > act.max_chunk) {

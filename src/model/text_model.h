@@ -62,7 +62,7 @@ class TextModel {
   // Several sequences in one pass: the rows of every segment go through each layer together (one matmul
   // per weight for the whole batch, so the weights are read once per step), each row attending over and
   // writing to its own segment's cache at its own position. `act` is the batch's working memory: its
-  // max_chunk bounds the total rows, its key_capacity each cache's key_capacity(). Each segment's output
+  // max_chunk bounds the total rows. Each segment's output
   // rows go to sequence_output, [sum of output_rows, hidden], in segment order. The caches end up exactly as
   // forward_chunk_tail leaves each alone; a cache may appear in one segment only.
   void forward_batch(const BatchSegment* segments, int64_t count, TextActivations& act, float* sequence_output) const;
