@@ -1,4 +1,5 @@
-// gemma4::finetune: loads the model and data, runs the Trainer with the backward pass, writes the results.
+// gemma4::finetune (an entry point, so in loading): loads the model and data, runs the Trainer (src/train) with the
+// backward pass, writes the results.
 #include <gemma4/causal_lm.h>
 #include <gemma4/convert.h>
 #include <gemma4/error.h>
