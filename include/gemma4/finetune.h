@@ -75,4 +75,8 @@ struct FinetuneResult {
 FinetuneResult finetune(const FinetuneOptions& options, const std::function<void(const FinetuneProgress&)>& on_progress = {},
                         const std::atomic<bool>* stop = nullptr);
 
+// A flag that a SIGINT handler (installed on the first call, once per process) sets: Ctrl-C then ends a
+// finetune run cleanly between steps, with a checkpoint, instead of killing it.
+const std::atomic<bool>* stop_on_sigint();
+
 }  // namespace gemma4

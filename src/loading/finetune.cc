@@ -6,7 +6,6 @@
 #include <gemma4/finetune.h>
 #include <gemma4/lora_training.h>
 
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <memory>
@@ -177,49 +176,32 @@ FinetuneResult finetune(const FinetuneOptions& options, const std::function<void
   for (const FullParameter& p : trainer.full_parameters()) result.trainable_parameters += static_cast<int64_t>(p.value.size());
   result.checkpoint = (fs::path(options.out) / "checkpoint").string();
 
-  auto write_outputs = [&] {
-    trainer.save_checkpoint(result.checkpoint);
-    if (lora) {
-      result.output = options.format == "keras" ? (fs::path(options.out) / "model.lora.h5").string() : options.out;
-      lora->save_lora_weights(result.output);
-    } else {
-      result.output = write_full_model(options, trainer.full_parameters());
-    }
-  };
-
-  const auto start = std::chrono::steady_clock::now();
-  const int64_t first_step = trainer.step_count();
-  int64_t tokens = 0;
-  while (trainer.step_count() < options.steps) {
-    if (stop != nullptr && stop->load()) {
-      result.interrupted = true;
-      break;
-    }
-    const train::StepReport report = trainer.step();
-    tokens += report.tokens;
-    result.last_loss = report.loss;
-    FinetuneProgress progress;
-    progress.step = report.step;
-    progress.total_steps = options.steps;
-    progress.loss = report.loss;
-    progress.learning_rate = report.learning_rate;
-    progress.grad_norm = report.grad_norm;
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    progress.tokens_per_second = seconds > 0 ? static_cast<double>(tokens) / seconds : 0;
-    const int64_t done = report.step - first_step;
-    progress.eta_seconds = done > 0 ? seconds / static_cast<double>(done) * static_cast<double>(options.steps - report.step) : 0;
-    const bool last = report.step == options.steps;
-    if ((options.eval_every > 0 && report.step % options.eval_every == 0) || (last && trainer.has_eval_data())) {
-      progress.eval_loss = trainer.evaluate();
-      result.eval_loss = progress.eval_loss;
-    }
-    if (options.checkpoint_every > 0 && report.step % options.checkpoint_every == 0 && !last) {
-      trainer.save_checkpoint(result.checkpoint);
-    }
-    if (on_progress) on_progress(progress);
+  const train::RunSummary summary = trainer.run(
+      result.checkpoint, options.checkpoint_every,
+      [&](const train::RunProgress& p) {
+        if (!on_progress) return;
+        FinetuneProgress progress;
+        progress.step = p.report.step;
+        progress.total_steps = options.steps;
+        progress.loss = p.report.loss;
+        progress.learning_rate = p.report.learning_rate;
+        progress.grad_norm = p.report.grad_norm;
+        progress.tokens_per_second = p.tokens_per_second;
+        progress.eta_seconds = p.eta_seconds;
+        if (p.eval_loss >= 0) progress.eval_loss = p.eval_loss;
+        on_progress(progress);
+      },
+      stop);
+  result.steps_done = summary.steps_done;
+  result.interrupted = summary.interrupted;
+  result.last_loss = summary.last_loss;
+  if (summary.eval_loss >= 0) result.eval_loss = summary.eval_loss;
+  if (lora) {
+    result.output = options.format == "keras" ? (fs::path(options.out) / "model.lora.h5").string() : options.out;
+    lora->save_lora_weights(result.output);
+  } else {
+    result.output = write_full_model(options, trainer.full_parameters());
   }
-  result.steps_done = trainer.step_count();
-  write_outputs();
   return result;
 }
 

@@ -2,6 +2,7 @@
 
 #include <gemma4/error.h>
 
+#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -126,6 +127,39 @@ StepReport Trainer::step() {
   report.loss = report.target_tokens > 0 ? loss_sum / static_cast<double>(report.target_tokens) : 0.0;
   tokens_seen_ += report.tokens;
   return report;
+}
+
+RunSummary Trainer::run(const std::string& checkpoint_folder, int64_t checkpoint_every,
+                        const std::function<void(const RunProgress&)>& on_step, const std::atomic<bool>* stop) {
+  RunSummary summary;
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t first_step = step_count();
+  int64_t tokens = 0;
+  while (step_count() < options_.steps) {
+    if (stop != nullptr && stop->load()) {
+      summary.interrupted = true;
+      break;
+    }
+    RunProgress progress;
+    progress.report = step();
+    const StepReport& report = progress.report;
+    tokens += report.tokens;
+    summary.last_loss = report.loss;
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const int64_t done = report.step - first_step;
+    progress.tokens_per_second = seconds > 0 ? static_cast<double>(tokens) / seconds : 0;
+    progress.eta_seconds = seconds / static_cast<double>(done) * static_cast<double>(options_.steps - report.step);
+    const bool last = report.step == options_.steps;
+    if ((options_.eval_every > 0 && report.step % options_.eval_every == 0) || (last && has_eval_data())) {
+      progress.eval_loss = evaluate();
+      summary.eval_loss = progress.eval_loss;
+    }
+    if (checkpoint_every > 0 && report.step % checkpoint_every == 0 && !last) save_checkpoint(checkpoint_folder);
+    if (on_step) on_step(progress);
+  }
+  summary.steps_done = step_count();
+  save_checkpoint(checkpoint_folder);
+  return summary;
 }
 
 double Trainer::evaluate() {

@@ -48,6 +48,20 @@ struct StepReport {
   double grad_norm = 0;      // before clipping
 };
 
+struct RunProgress {
+  StepReport report;
+  double tokens_per_second = 0;
+  double eta_seconds = 0;
+  double eval_loss = -1;  // >= 0 on evaluation steps
+};
+
+struct RunSummary {
+  int64_t steps_done = 0;
+  bool interrupted = false;
+  double last_loss = 0;
+  double eval_loss = -1;  // the last evaluation, -1 if none
+};
+
 class Trainer {
  public:
   // Trains `lora`'s factors (may be null) and/or `full` (float32 copies used in place of stored tensors).
@@ -55,6 +69,11 @@ class Trainer {
           std::vector<TrainingExample> train_examples, std::vector<TrainingExample> eval_examples, TrainerOptions options);
 
   StepReport step();
+  // Steps until options().steps (or until *stop is set, checked between steps), evaluating every eval_every
+  // steps and at the end when there is eval data, saving a checkpoint to `checkpoint_folder` every
+  // checkpoint_every steps (0: never in between) and always when it stops (finished or interrupted).
+  RunSummary run(const std::string& checkpoint_folder, int64_t checkpoint_every,
+                 const std::function<void(const RunProgress&)>& on_step = {}, const std::atomic<bool>* stop = nullptr);
   // Mean nats per target token over the evaluation data (the training data's first epoch order if none).
   double evaluate();
   bool has_eval_data() const { return !eval_sequences_.empty(); }
