@@ -13,6 +13,8 @@
 
 namespace gemma4 {
 
+class LoraTrainingState;
+
 struct BackboneInputs {
   int64_t batch_size = 1;
   int64_t sequence_length = 0;
@@ -90,6 +92,15 @@ class Backbone {
   static int64_t audio_tokens(const AudioFeatures& clip);
   std::vector<float> audio_embeddings(const AudioFeatures& clip) const;
 
+  // KerasHub's Backbone.enable_lora / save_lora_weights / load_lora_weights (gemma4/lora_training.h): trainable
+  // float32 adapters kept beside the frozen weights (forward() does not use them). enable_lora replaces any
+  // earlier state; load_lora_weights enables LoRA with the file's rank when it is not enabled yet.
+  LoraTrainingState& enable_lora(int64_t rank, const std::vector<std::string>& target_layer_names = {});
+  LoraTrainingState* lora_state() { return lora_.get(); }
+  const LoraTrainingState* lora_state() const { return lora_.get(); }
+  void save_lora_weights(const std::string& path) const;
+  void load_lora_weights(const std::string& path);
+
  private:
   // Soft-token rows [sequence, hidden] and their mask for sample `b` (empty when there is no image/audio).
   void place_soft_tokens(const BackboneInputs& inputs, const std::vector<float>& image_tokens,
@@ -101,6 +112,7 @@ class Backbone {
   void scale_soft_tokens(const float* source, int64_t rows, float* target) const;
 
   std::unique_ptr<Parts> parts_;
+  std::shared_ptr<LoraTrainingState> lora_;  // shared_ptr: its type is complete only where LoRA is defined
 };
 
 }  // namespace gemma4
