@@ -13,6 +13,9 @@
 
 namespace gemma4 {
 
+struct VisionConfig;
+struct AudioConfig;
+
 struct BackboneInputs {
   int64_t batch_size = 1;
   int64_t sequence_length = 0;
@@ -43,6 +46,15 @@ struct BackboneOutputs {
   std::vector<float> pooled_output;    // [batch, embedding_dim] for embedding models
 };
 
+// One weight matrix exactly as the model stores it, for zero-copy views (the Python package's NumPy arrays).
+// The bytes belong to the Backbone (a file mapping or a buffer it owns) and live as long as it does.
+struct WeightView {
+  const void* data = nullptr;
+  std::vector<int64_t> shape;  // row-major
+  std::string dtype;           // "F32", "BF16", "F16", or a ggml block type ("Q8_0", "Q4_K", ...)
+  size_t nbytes = 0;
+};
+
 struct ForwardOptions {
   bool compute_logits = true;
   bool keep_hidden_states = false;
@@ -71,6 +83,12 @@ class Backbone {
   int64_t parameter_count() const;
 
   BackboneOutputs forward(const BackboneInputs& inputs, const ForwardOptions& options = {}) const;
+
+  // The token embedding matrix [vocabulary_size, hidden_dim] as stored (KerasHub's token_embedding.embeddings).
+  WeightView token_embedding() const;
+  // The encoders' configs (gemma4/vision.h, gemma4/audio.h); null when the model has no such encoder.
+  const VisionConfig* vision_config() const;
+  const AudioConfig* audio_config() const;
 
   // Models with a vision encoder: the converter settings that fit it (its patch size and pooling; the
   // released 280-token budget), and one image's soft tokens as embedding rows [image.soft_tokens, hidden],
