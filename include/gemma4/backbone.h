@@ -71,6 +71,9 @@ class Backbone {
                                                const std::vector<std::string>& lora_adapters = {});
   // The architecture of `config` with seeded random weights (no file is read).
   static std::unique_ptr<Backbone> from_config(const Gemma4Config& config, uint64_t seed);
+  // The same with the other load options applied (options.seed; LoRA adapters, dtype, quantize; load_weights is
+  // ignored: the weights are always random).
+  static std::unique_ptr<Backbone> from_config(const Gemma4Config& config, const LoadOptions& options);
 
   // The text model and any encoders; defined inside the library (model/backbone_parts.h), which builds them.
   struct Parts;

@@ -5,6 +5,7 @@
 #include <gemma4/backbone.h>
 #include <gemma4/config.h>
 #include <gemma4/error.h>
+#include <gemma4/preset.h>
 #include <gemma4/vision.h>
 
 #include <memory>
@@ -200,12 +201,23 @@ void bind_backbone(py::module_& m) {
   py::class_<Backbone, std::shared_ptr<Backbone>>(m, "Backbone")
       .def_static(
           "from_config_json",
-          [](const std::string& config_json, uint64_t seed) {
+          [](const std::string& config_json, const py::dict& options) {
             const Gemma4Config config = config_from_keras_json(config_json, "Gemma4Backbone arguments");
+            const LoadOptions load = load_options_from(options);
             py::gil_scoped_release release;
-            return std::shared_ptr<Backbone>(Backbone::from_config(config, seed));
+            return std::shared_ptr<Backbone>(Backbone::from_config(config, load));
           },
-          py::arg("config_json"), py::arg("seed") = 0, "Random weights for the architecture of a KerasHub config.")
+          py::arg("config_json"), py::arg("options") = py::dict(),
+          "Random weights (options.seed) for the architecture of a KerasHub config, with the other load options.")
+      .def_static(
+          "from_preset",
+          [](const std::string& preset, const py::dict& options) {
+            const LoadOptions load = load_options_from(options);
+            py::gil_scoped_release release;
+            return std::shared_ptr<Backbone>(backbone_from_preset(preset, load));
+          },
+          py::arg("preset"), py::arg("options") = py::dict(),
+          "KerasHub's Gemma4Backbone.from_preset (a built-in name needs nothing on disk with load_weights=False).")
       .def_static(
           "load",
           [](const std::string& model, const py::dict& options) {
@@ -217,6 +229,13 @@ void bind_backbone(py::module_& m) {
           "Any model Backbone::load accepts (folder, GGUF file, preset name, kaggle:// or hf:// handle).")
       .def("config_json", [](const Backbone& b) { return config_to_keras_json(b.config()); })
       .def("parameter_count", &Backbone::parameter_count)
+      .def("parameter_count_with_encoders",
+           [](const Backbone& b) {
+             int64_t count = b.parameter_count();
+             if (b.vision_config() != nullptr) count += count_vision_parameters(*b.vision_config());
+             if (b.audio_config() != nullptr) count += count_audio_parameters(*b.audio_config());
+             return count;
+           })
       .def("has_vision", &Backbone::has_vision)
       .def("has_audio", &Backbone::has_audio)
       .def("forward", &forward, py::arg("inputs"), py::arg("compute_logits") = false,
