@@ -14,6 +14,8 @@
 namespace gemma4 {
 
 class LoraTrainingState;
+struct VisionConfig;
+struct AudioConfig;
 
 struct BackboneInputs {
   int64_t batch_size = 1;
@@ -45,6 +47,15 @@ struct BackboneOutputs {
   std::vector<float> pooled_output;    // [batch, embedding_dim] for embedding models
 };
 
+// One weight matrix exactly as the model stores it, for zero-copy views (the Python package's NumPy arrays).
+// The bytes belong to the Backbone (a file mapping or a buffer it owns) and live as long as it does.
+struct WeightView {
+  const void* data = nullptr;
+  std::vector<int64_t> shape;  // row-major
+  std::string dtype;           // "F32", "BF16", "F16", or a ggml block type ("Q8_0", "Q4_K", ...)
+  size_t nbytes = 0;
+};
+
 struct ForwardOptions {
   bool compute_logits = true;
   bool keep_hidden_states = false;
@@ -61,6 +72,9 @@ class Backbone {
                                                const std::vector<std::string>& lora_adapters = {});
   // The architecture of `config` with seeded random weights (no file is read).
   static std::unique_ptr<Backbone> from_config(const Gemma4Config& config, uint64_t seed);
+  // The same with the other load options applied (options.seed; LoRA adapters, dtype, quantize; load_weights is
+  // ignored: the weights are always random).
+  static std::unique_ptr<Backbone> from_config(const Gemma4Config& config, const LoadOptions& options);
 
   // The text model and any encoders; defined inside the library (model/backbone_parts.h), which builds them.
   struct Parts;
@@ -73,6 +87,12 @@ class Backbone {
   int64_t parameter_count() const;
 
   BackboneOutputs forward(const BackboneInputs& inputs, const ForwardOptions& options = {}) const;
+
+  // The token embedding matrix [vocabulary_size, hidden_dim] as stored (KerasHub's token_embedding.embeddings).
+  WeightView token_embedding() const;
+  // The encoders' configs (gemma4/vision.h, gemma4/audio.h); null when the model has no such encoder.
+  const VisionConfig* vision_config() const;
+  const AudioConfig* audio_config() const;
 
   // Models with a vision encoder: the converter settings that fit it (its patch size and pooling; the
   // released 280-token budget), and one image's soft tokens as embedding rows [image.soft_tokens, hidden],

@@ -26,13 +26,18 @@ std::unique_ptr<Backbone> Backbone::from_folder(const std::string& folder, const
 }
 
 std::unique_ptr<Backbone> Backbone::from_config(const Gemma4Config& config, uint64_t seed) {
+  LoadOptions options;
+  options.seed = seed;
+  return from_config(config, options);
+}
+
+std::unique_ptr<Backbone> Backbone::from_config(const Gemma4Config& config, const LoadOptions& options) {
   Checkpoint checkpoint;
   checkpoint.path = "config";
   checkpoint.config = config;
-  LoadOptions options;
-  options.load_weights = false;
-  options.seed = seed;
-  return build_backbone(std::move(checkpoint), options);
+  LoadOptions random = options;
+  random.load_weights = false;
+  return build_backbone(std::move(checkpoint), random);
 }
 
 std::unique_ptr<CausalLM> CausalLM::load(const std::string& model_path, const Options& options) {
