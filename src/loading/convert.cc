@@ -85,7 +85,7 @@ ConvertReport convert_model(const std::string& model, const std::string& output,
   if (options.format != "gguf" && options.format != "hf") {
     throw Error("convert writes gguf or hf (got '" + options.format + "')");
   }
-  Checkpoint checkpoint = open_checkpoint(model);
+  Checkpoint checkpoint = open_checkpoint(model, options.source);
   prepare_checkpoint(checkpoint, options.source);
   ConvertReport report{checkpoint.format, output};
   if (options.format == "gguf") {
