@@ -146,7 +146,7 @@ std::string from_cache_only(const Context& ctx, const std::string& revision, con
     throw Error(ctx.label + " is not in the Hugging Face cache: " + snapshot.string() + " is missing or empty" +
                 offline_note());
   }
-  const FileSelection selection = select_files(present, options.include, ctx.handle.quant, ctx.label);
+  const FileSelection selection = select_files(present, options.include, quant_of(ctx.handle, options), ctx.label);
   if (selection.model_file.empty() && !fs::exists(snapshot / "config.json")) {
     throw Error(ctx.label + ": the cached snapshot " + snapshot.string() + " has no config.json" + offline_note());
   }
@@ -236,7 +236,10 @@ std::string download_from_hf(const RepoHandle& handle, const DownloadOptions& op
       if (!name.empty() && name[0] != '/' && name.find("..") == std::string::npos) names.push_back(name);
     }
   }
-  const FileSelection selection = select_files(names, options.include, handle.quant, ctx.label);
+  FileSelection selection = select_files(names, options.include, quant_of(handle, options), ctx.label);
+  // config.json last: a snapshot folder is taken for a model once it has one (presets/preset_cache), so it must
+  // not appear before the weights are in.
+  std::stable_partition(selection.files.begin(), selection.files.end(), [](const std::string& f) { return f != "config.json"; });
   for (const auto& file : selection.files) fetch_file(ctx, commit, file, options.progress);
   if (revision != commit) write_text_atomic(ctx.repo_dir / "refs" / revision, commit);
   return result_path(ctx.repo_dir / "snapshots" / commit, selection);

@@ -14,6 +14,10 @@ struct RepoHandle {
   std::string id() const { return owner + "/" + name; }
 };
 RepoHandle parse_repo_handle(const std::string& spec, const std::string& scheme);
+// DownloadOptions::quant, else the handle's :QUANT.
+inline std::string quant_of(const RepoHandle& handle, const DownloadOptions& options) {
+  return options.quant.empty() ? handle.quant : options.quant;
+}
 
 std::string download_from_hf(const RepoHandle& handle, const DownloadOptions& options);
 std::string download_from_kaggle(const std::string& handle, const DownloadOptions& options);

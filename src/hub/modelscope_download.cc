@@ -77,7 +77,7 @@ std::string download_from_modelscope(const RepoHandle& handle, const DownloadOpt
     names.push_back(item.path);
     listed.push_back(item);
   }
-  const FileSelection selection = select_files(names, options.include, handle.quant, label);
+  const FileSelection selection = select_files(names, options.include, quant_of(handle, options), label);
   const fs::path staging = fs::path(presets::modelscope_cache_dir()) / "._____temp" / handle.owner / handle.name;
   FileLock lock((staging.string() + ".lock"));
   std::error_code ec;
