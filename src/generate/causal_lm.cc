@@ -82,6 +82,10 @@ std::vector<float> CausalLM::feed_rows(const int32_t* tokens, size_t count, cons
     }
     model.forward_chunk_tail(chunk, *cache_, offset + length == count ? 1 : 0, hidden);
     history_.insert(history_.end(), keys + offset, keys + offset + length);
+    // Prompts of more than one chunk take a while: say how far they are.
+    if (options_.progress && count > static_cast<size_t>(options_.prefill_chunk)) {
+      options_.progress(Progress{"prefill", static_cast<int64_t>(offset + length), static_cast<int64_t>(count), "tokens"});
+    }
   }
   std::vector<float> logits(static_cast<size_t>(config().vocabulary_size));
   model.logits(hidden, 1, logits.data());

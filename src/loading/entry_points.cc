@@ -16,7 +16,7 @@
 namespace gemma4 {
 
 std::unique_ptr<Backbone> Backbone::load(const std::string& model, const LoadOptions& options) {
-  return build_backbone(open_checkpoint(model), options);
+  return build_backbone(open_checkpoint(model, options), options);
 }
 
 std::unique_ptr<Backbone> Backbone::from_folder(const std::string& folder, const std::vector<std::string>& lora_adapters) {
@@ -41,7 +41,7 @@ std::unique_ptr<Backbone> Backbone::from_config(const Gemma4Config& config, cons
 }
 
 std::unique_ptr<CausalLM> CausalLM::load(const std::string& model_path, const Options& options) {
-  Checkpoint checkpoint = open_checkpoint(model_path);
+  Checkpoint checkpoint = open_checkpoint(model_path, options);
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(checkpoint.tokenizer);
   std::optional<ChatTemplate> chat_template;
   if (!options.chat_template_file.empty()) {
