@@ -7,8 +7,9 @@ cd "$(dirname "$0")"
 
 packages=(build-essential cmake ninja-build pkg-config git
           nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
-          libhdf5-dev hdf5-tools libsentencepiece-dev libcpp-httplib-dev
-          libstb-dev python3 python3-numpy python3-h5py python3-jinja2 python3-pil)
+          libhdf5-dev hdf5-tools libsentencepiece-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev
+          libstb-dev python3 python3-numpy python3-h5py python3-jinja2 python3-pil
+          pybind11-dev python3-dev python3-pytest python3-setuptools python3-wheel python3-venv)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
@@ -35,3 +36,4 @@ fi
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 ninja -C build
 echo "setup: done. Try: build/bin/gemma4 generate --model builtin:tiny --prompt \"Hello\""
+echo "       Python: PYTHONPATH=build/python /usr/bin/python3 -c \"import gemma4cpp\" (docs/python.md)"

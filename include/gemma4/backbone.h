@@ -13,6 +13,10 @@
 
 namespace gemma4 {
 
+class LoraTrainingState;
+struct VisionConfig;
+struct AudioConfig;
+
 struct BackboneInputs {
   int64_t batch_size = 1;
   int64_t sequence_length = 0;
@@ -43,6 +47,15 @@ struct BackboneOutputs {
   std::vector<float> pooled_output;    // [batch, embedding_dim] for embedding models
 };
 
+// One weight matrix exactly as the model stores it, for zero-copy views (the Python package's NumPy arrays).
+// The bytes belong to the Backbone (a file mapping or a buffer it owns) and live as long as it does.
+struct WeightView {
+  const void* data = nullptr;
+  std::vector<int64_t> shape;  // row-major
+  std::string dtype;           // "F32", "BF16", "F16", or a ggml block type ("Q8_0", "Q4_K", ...)
+  size_t nbytes = 0;
+};
+
 struct ForwardOptions {
   bool compute_logits = true;
   bool keep_hidden_states = false;
@@ -59,6 +72,9 @@ class Backbone {
                                                const std::vector<std::string>& lora_adapters = {});
   // The architecture of `config` with seeded random weights (no file is read).
   static std::unique_ptr<Backbone> from_config(const Gemma4Config& config, uint64_t seed);
+  // The same with the other load options applied (options.seed; LoRA adapters, dtype, quantize; load_weights is
+  // ignored: the weights are always random).
+  static std::unique_ptr<Backbone> from_config(const Gemma4Config& config, const LoadOptions& options);
 
   // The text model and any encoders; defined inside the library (model/backbone_parts.h), which builds them.
   struct Parts;
@@ -71,6 +87,12 @@ class Backbone {
   int64_t parameter_count() const;
 
   BackboneOutputs forward(const BackboneInputs& inputs, const ForwardOptions& options = {}) const;
+
+  // The token embedding matrix [vocabulary_size, hidden_dim] as stored (KerasHub's token_embedding.embeddings).
+  WeightView token_embedding() const;
+  // The encoders' configs (gemma4/vision.h, gemma4/audio.h); null when the model has no such encoder.
+  const VisionConfig* vision_config() const;
+  const AudioConfig* audio_config() const;
 
   // Models with a vision encoder: the converter settings that fit it (its patch size and pooling; the
   // released 280-token budget), and one image's soft tokens as embedding rows [image.soft_tokens, hidden],
@@ -90,6 +112,15 @@ class Backbone {
   static int64_t audio_tokens(const AudioFeatures& clip);
   std::vector<float> audio_embeddings(const AudioFeatures& clip) const;
 
+  // KerasHub's Backbone.enable_lora / save_lora_weights / load_lora_weights (gemma4/lora_training.h): trainable
+  // float32 adapters kept beside the frozen weights (forward() does not use them). enable_lora replaces any
+  // earlier state; load_lora_weights enables LoRA with the file's rank when it is not enabled yet.
+  LoraTrainingState& enable_lora(int64_t rank, const std::vector<std::string>& target_layer_names = {});
+  LoraTrainingState* lora_state() { return lora_.get(); }
+  const LoraTrainingState* lora_state() const { return lora_.get(); }
+  void save_lora_weights(const std::string& path) const;
+  void load_lora_weights(const std::string& path);
+
  private:
   // Soft-token rows [sequence, hidden] and their mask for sample `b` (empty when there is no image/audio).
   void place_soft_tokens(const BackboneInputs& inputs, const std::vector<float>& image_tokens,
@@ -101,6 +132,7 @@ class Backbone {
   void scale_soft_tokens(const float* source, int64_t rows, float* target) const;
 
   std::unique_ptr<Parts> parts_;
+  std::shared_ptr<LoraTrainingState> lora_;  // shared_ptr: its type is complete only where LoRA is defined
 };
 
 }  // namespace gemma4

@@ -4,6 +4,8 @@
 // quantize-on-load, then the encoders.
 #pragma once
 
+#include <gemma4/progress.h>
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -34,6 +36,12 @@ struct LoadOptions {
   std::string mmproj;
   // > 0: the process-wide compute thread count (as set_num_threads); 0 leaves it as it is.
   int threads = 0;
+  // A handle (hf://, kaggle://, modelscope://) or preset name that is not in the local caches is downloaded
+  // into them (gemma4/hub.h). false, or HF_HUB_OFFLINE=1: the caches only.
+  bool allow_download = true;
+  // Reports downloads (bytes), bfloat16 conversion and quantize-on-load (tensors) and, for CausalLM, prompts
+  // longer than one prefill chunk (tokens). Empty: nothing is reported.
+  ProgressCallback progress;
 };
 
 // Threads the library computes with (process-wide; default: the machine's hardware threads).

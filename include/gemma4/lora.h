@@ -1,6 +1,6 @@
 // LoRA adapters for inference: read a Hugging Face PEFT adapter folder or a KerasHub `.lora.h5` file
 // (Backbone.save_lora_weights) and merge it into the text model's matrices, W' = W + scale * delta.
-// Training (KerasHub's enable_lora with zero-initialised B) is out of scope: see docs/lora.md.
+// Training them (KerasHub's enable_lora): gemma4/lora_training.h and docs/lora.md.
 #pragma once
 
 #include <gemma4/config.h>

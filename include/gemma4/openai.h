@@ -6,9 +6,13 @@
 //                                parts, name, tool_calls, tool_call_id, reasoning_content), "max_tokens",
 //                                "temperature", "top_p", "top_k", "min_p",
 //                                "repetition_penalty", "seed", "stop", "stream", "stream_options",
-//                                "tools", "tool_choice", "parallel_tool_calls",
+//                                "tools", "tool_choice", "parallel_tool_calls", "n" (1-16 choices),
+//                                "logprobs" (true/false), "top_logprobs" (0-20),
 //                                "chat_template_kwargs": {"enable_thinking", "preserve_thinking"}}
-//   POST /v1/completions        {"prompt": "text", same sampling fields}
+//   POST /v1/completions        {"prompt": "text", same sampling fields, "logprobs": 0-5 (legacy: the count of
+//                                top alternatives per token)}
+// Log-probabilities are the model's (log-softmax of the logits, before temperature and the sampling filters);
+// a token's text is its decoded bytes.
 //   POST /v1/embeddings         {"input": text | [texts] | [ids] | [[ids]], "encoding_format": "float" | "base64"}
 //                               (embedding models: gemma4/openai_embeddings.h)
 //   GET  /v1/models, GET /health, GET /metrics (Prometheus text: gemma4/serve_metrics.h)
@@ -96,6 +100,8 @@ struct CompletionRequest {
   bool parallel_tool_calls = true;
   std::optional<bool> enable_thinking;    // chat_template_kwargs; absent: the server's default
   std::optional<bool> preserve_thinking;
+  int n = 1;               // choices
+  int top_logprobs = -1;   // -1: no logprobs; 0: the chosen tokens'; k: and the k most likely at each step
 };
 
 // Standard base64 (padding optional, whitespace skipped); throws ApiError 400 naming `param`.
@@ -133,6 +139,13 @@ struct Usage {
   int64_t completion_tokens = 0;
 };
 
+// One generated token's log-probability and the most likely alternatives, as the response carries them.
+struct TokenLogprobEntry {
+  std::string token;  // the token's decoded bytes
+  float logprob = 0;
+  std::vector<std::pair<std::string, float>> top;
+};
+
 // A new response id with the endpoint's prefix and `suffix` (e.g. a counter and random digits).
 std::string response_id(Endpoint endpoint, std::string_view suffix);
 
@@ -142,9 +155,12 @@ std::string render_completion(const ResponseInfo& info, const std::string& text,
 
 // Server-sent events of a streamed request, each "data: {json}\n\n": the chat's opening chunk (delta with the
 // role), one per piece of text, the closing one with finish_reason, optionally the usage, then "[DONE]".
-std::string render_stream_start(const ResponseInfo& info);  // empty for completions (they have no role)
-std::string render_stream_text(const ResponseInfo& info, const std::string& text);
-std::string render_stream_finish(const ResponseInfo& info, const std::string& finish);
+// `index`: the choice (n > 1); `logprobs` (optional): the tokens this chunk covers.
+std::string render_stream_start(const ResponseInfo& info, int index = 0);  // empty for completions (no role)
+std::string render_stream_text(const ResponseInfo& info, const std::string& text, int index = 0,
+                               const std::vector<TokenLogprobEntry>* logprobs = nullptr);
+std::string render_stream_finish(const ResponseInfo& info, const std::string& finish, int index = 0,
+                                 const std::vector<TokenLogprobEntry>* logprobs = nullptr);
 std::string render_stream_usage(const ResponseInfo& info, const Usage& usage);
 std::string render_stream_error(const ApiError& error);
 std::string render_stream_done();
@@ -227,7 +243,26 @@ std::string render_chat_completion(const ResponseInfo& info, const ChatReply& re
 // The stream chunks for one delta of a chat reply (possibly none): reasoning_content, then content, then per
 // completed call one chunk announcing it ({index, id, type, function {name, arguments: ""}}) and one with its
 // arguments. Calls are sent once complete, never as they start: one that turns out malformed is content.
-std::string render_stream_delta(const ResponseInfo& info, const OutputDelta& delta);
+// `logprobs` (optional) go with the first chunk of the delta.
+std::string render_stream_delta(const ResponseInfo& info, const OutputDelta& delta, int index = 0,
+                                const std::vector<TokenLogprobEntry>* logprobs = nullptr);
+
+// n choices in one whole answer (render_completion / render_chat_completion are the one-choice case);
+// `logprobs` null: "logprobs": null.
+struct CompletionChoice {
+  std::string text;
+  std::string finish;
+  const std::vector<TokenLogprobEntry>* logprobs = nullptr;
+};
+std::string render_completion_choices(const ResponseInfo& info, const std::vector<CompletionChoice>& choices,
+                                      const Usage& usage);
+struct ChatChoice {
+  const ChatReply* reply = nullptr;
+  std::string finish;
+  const std::vector<TokenLogprobEntry>* logprobs = nullptr;
+};
+std::string render_chat_completion_choices(const ResponseInfo& info, const std::vector<ChatChoice>& choices,
+                                           const Usage& usage);
 
 std::string render_models(const std::string& model_id, int64_t created);
 std::string render_health();

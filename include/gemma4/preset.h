@@ -57,8 +57,9 @@ int64_t count_assistant_head_parameters(const AssistantHeadConfig& head, int64_t
 // Where a preset lives on disk. Throws gemma4::Error listing every place looked at and how to get the
 // files when it is not found. Accepts: an existing folder or file; a built-in preset name (looked up
 // in the KaggleHub cache, then the Hugging Face cache); kaggle://<owner>/<model>/<framework>/<variation>[/<version>];
-// hf://<owner>/<repo>. Caches honour KAGGLEHUB_CACHE, HF_HUB_CACHE, HUGGINGFACE_HUB_CACHE, HF_HOME,
-// XDG_CACHE_HOME and HOME, as the kagglehub and huggingface_hub clients do.
+// hf://<owner>/<repo>; modelscope://<owner>/<repo>. Caches honour KAGGLEHUB_CACHE, HF_HUB_CACHE,
+// HUGGINGFACE_HUB_CACHE, HF_HOME, MODELSCOPE_CACHE, XDG_CACHE_HOME and HOME, as the kagglehub, huggingface_hub
+// and modelscope clients do. Only the caches are searched; the loaders download what is missing (gemma4/hub.h).
 std::string resolve_preset_path(const std::string& preset);
 
 // Options of from_preset: the options every loader takes (gemma4/load_options.h).

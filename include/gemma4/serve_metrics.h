@@ -5,6 +5,10 @@
 //   gemma4_requests_in_flight                gauge
 //   gemma4_time_to_first_token_seconds       histogram, request arrival -> first generated token
 //   gemma4_inter_token_seconds               histogram, between consecutive generated tokens
+//   gemma4_slots_busy, gemma4_slots_total    gauges, KV slots generating / configured (serve --parallel)
+//   gemma4_queue_depth, gemma4_queue_limit   gauges, sequences waiting for a slot / most that may wait
+//   gemma4_kv_cache_tokens, gemma4_kv_cache_capacity_tokens, gemma4_kv_cache_usage_ratio, gemma4_kv_cache_bytes
+//                                            gauges, positions held by running sequences, of all slots
 // Every method is thread-safe.
 #pragma once
 
@@ -33,6 +37,17 @@ class Histogram {
   uint64_t count_ = 0;
 };
 
+// How busy the server is (the scheduler's view; /metrics and /health read it).
+struct ServerLoad {
+  int64_t slots_busy = 0;
+  int64_t slots_total = 0;
+  int64_t queued = 0;
+  int64_t queue_limit = 0;
+  int64_t kv_tokens = 0;
+  int64_t kv_capacity = 0;
+  int64_t kv_bytes = 0;
+};
+
 class ServerMetrics {
  public:
   ServerMetrics();
@@ -44,6 +59,7 @@ class ServerMetrics {
   void add_generated_tokens(int64_t count);
   void observe_time_to_first_token(double seconds);
   void observe_inter_token(double seconds);
+  void set_load(const ServerLoad& load);
   // The whole exposition text (Content-Type "text/plain; version=0.0.4").
   std::string render() const;
 
@@ -55,6 +71,7 @@ class ServerMetrics {
   int64_t in_flight_ = 0;
   Histogram time_to_first_token_;
   Histogram inter_token_;
+  ServerLoad load_;
 };
 
 // The endpoint label for a request path: the path itself for the server's endpoints, else "other".

@@ -58,6 +58,10 @@ class Tokenizer {
  public:
   virtual ~Tokenizer();
 
+  // The tokenizer that comes with a model: any name Backbone::load accepts (a folder, a GGUF file, a preset, a
+  // kaggle:// / hf:// handle). Reads no weights. Throws gemma4::Error if the model has none.
+  static std::unique_ptr<Tokenizer> for_model(const std::string& model);
+
   // Loads a tokenizer from
   //   - a Hugging Face tokenizer.json (BPE model, as Gemma ships it),
   //   - a SentencePiece model file (.spm / .model, e.g. a KerasHub preset's vocabulary.spm),

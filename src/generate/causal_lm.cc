@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "generate/sampler.h"
+#include "generate/text_stream.h"
 #include "model/backbone_parts.h"
 #include "model/kv_cache.h"
 #include "text/tokenizer_internal.h"
@@ -17,16 +18,6 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-// Length of the longest suffix of `text` that is a proper prefix of `stop` (text that must be held back
-// while it could still turn into the stop string).
-size_t partial_stop_suffix(const std::string& text, const std::string& stop) {
-  const size_t longest = std::min(text.size(), stop.size() - 1);
-  for (size_t length = longest; length > 0; --length) {
-    if (text.compare(text.size() - length, length, stop, 0, length) == 0) return length;
-  }
-  return 0;
 }
 
 }  // namespace
@@ -91,6 +82,10 @@ std::vector<float> CausalLM::feed_rows(const int32_t* tokens, size_t count, cons
     }
     model.forward_chunk_tail(chunk, *cache_, offset + length == count ? 1 : 0, hidden);
     history_.insert(history_.end(), keys + offset, keys + offset + length);
+    // Prompts of more than one chunk take a while: say how far they are.
+    if (options_.progress && count > static_cast<size_t>(options_.prefill_chunk)) {
+      options_.progress(Progress{"prefill", static_cast<int64_t>(offset + length), static_cast<int64_t>(count), "tokens"});
+    }
   }
   std::vector<float> logits(static_cast<size_t>(config().vocabulary_size));
   model.logits(hidden, 1, logits.data());
@@ -240,10 +235,7 @@ GenerationResult CausalLM::generate(const std::vector<int32_t>& prompt, const Me
   result.prompt_seconds = seconds_since(prompt_start);
 
   const auto generation_start = std::chrono::steady_clock::now();
-  std::unique_ptr<StreamDecoder> decoder;
-  if (tokenizer_) decoder = std::make_unique<StreamDecoder>(*tokenizer_, /*skip_special=*/true);
-  std::string text;      // everything decoded so far
-  size_t emitted = 0;    // how much of `text` the callback has seen
+  TextStream stream(tokenizer_.get(), config.stop_strings);
   std::vector<int32_t> context;  // what the repetition penalty sees: the cached tokens, images left out
   for (int32_t id : history_) {
     if (id >= 0) context.push_back(id);
@@ -257,28 +249,12 @@ GenerationResult CausalLM::generate(const std::vector<int32_t>& prompt, const Me
       result.stop_reason = "stop_token";
       break;
     }
-    if (decoder) text += decoder->push(token);
-    // Stop strings: cut at the first occurrence; hold back a tail that may still become one.
-    size_t safe_end = text.size();
-    bool stopped = false;
-    for (const auto& stop : config.stop_strings) {
-      const auto at = text.find(stop, emitted > stop.size() ? emitted - stop.size() : 0);
-      if (at != std::string::npos) {
-        text.resize(at);
-        safe_end = std::min(safe_end, at);
-        stopped = true;
-      } else {
-        safe_end = std::min(safe_end, text.size() - partial_stop_suffix(text, stop));
-      }
-    }
-    if (stopped) safe_end = text.size();
-    std::string piece = safe_end > emitted ? text.substr(emitted, safe_end - emitted) : std::string();
-    emitted = std::max(emitted, safe_end);
+    const std::string piece = stream.push(token);
     if (on_token && !on_token(token, piece)) {
       result.stop_reason = "callback";
       break;
     }
-    if (stopped) {
+    if (stream.stopped()) {
       result.stop_reason = "stop_string";
       break;
     }
@@ -289,10 +265,9 @@ GenerationResult CausalLM::generate(const std::vector<int32_t>& prompt, const Me
     }
     logits = feed({token});
   }
-  if (decoder && result.stop_reason != "stop_string") {
-    text += decoder->flush();
-    if (on_token && text.size() > emitted) on_token(-1, text.substr(emitted));
-  }
+  const std::string rest = stream.finish();
+  if (on_token && !rest.empty()) on_token(-1, rest);
+  const std::string& text = stream.text();
   result.text = text;
   result.generation_seconds = seconds_since(generation_start);
   return result;

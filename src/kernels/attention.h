@@ -13,6 +13,10 @@
 
 #include "kernels/ops.h"
 
+namespace gemma4 {
+class ThreadPool;
+}
+
 namespace gemma4::kernels {
 
 // Keys and values of one head as rows `stride` floats apart, one row per position. With `ring` > 0 the
@@ -136,5 +140,35 @@ int64_t attend_reference(const float* q, const KeyValueRows& kv, int64_t first, 
   }
   return count;
 }
+
+// Many query rows at once (a prompt chunk or one decoded token), every query head, through tiled
+// (flash-style) attention (attention_tiled.cc): blocks of queries against blocks of keys with an online
+// softmax, no score matrix over the whole context. The query heads that share a KV head are processed
+// together so each block of keys and values is read once for all of them. The mask comes as data: each
+// query row sees the keys [first[r], last[r]] (absolute positions; empty when last < first), less the
+// padding positions of key_valid. Every mask rule of the text decoder reduces to that (its visible keys
+// form one run; model/attention_mask.h).
+struct TiledAttention {
+  const float* queries = nullptr;  // row r, query head h at queries + r * row_stride + h * head_dim
+  float* out = nullptr;            // same layout; written, not added: a row that sees no key gets zeros
+  int64_t rows = 0;
+  int64_t heads = 0;               // query heads; head h reads KV head h / (heads / kv_heads)
+  int64_t row_stride = 0;          // floats between consecutive rows of queries and of out
+  KeyValueRows kv;                 // KV head 0; KV head g starts kv_head_stride floats further into each row
+  int64_t kv_heads = 1;
+  int64_t kv_head_stride = 0;
+  const int64_t* first = nullptr;  // [rows]
+  const int64_t* last = nullptr;   // [rows]
+  const uint8_t* key_valid = nullptr;  // by absolute position, 0 = padding; null: every key is valid
+  AttentionOptions options;        // head_dim, scale, soft_cap; float32 arithmetic whatever precision says
+};
+
+// Which instruction set attend_tiled uses: kBest picks the widest the CPU has (cpu_features); the others
+// are for tests and fall back to the portable loops where the CPU or head_dim does not allow them.
+enum class AttentionIsa { kBest, kPortable, kAvx2, kAvx512 };
+
+// Runs the problem over the pool: tasks of (KV head, block of query rows), and for few such tasks (a
+// decoded token) the keys split across threads too, their partial softmax sums merged at the end.
+void attend_tiled(const TiledAttention& problem, ThreadPool& pool, AttentionIsa isa = AttentionIsa::kBest);
 
 }  // namespace gemma4::kernels

@@ -5,6 +5,7 @@
 
 #include "core/thread_pool.h"
 #include "kernels/cpu_features.h"
+#include "kernels/matmul_gemm.h"
 #include "kernels/matmul_simd.h"
 
 namespace gemma4::kernels {
@@ -43,6 +44,17 @@ void matmul(const float* x, int64_t n, const TensorView& w, float* y, ThreadPool
   if (n <= 0 || out_features <= 0) return;
   const CpuFeatures& cpu = cpu_features();
   const bool int8_blocks = w.dtype == DType::Q8_0 || w.dtype == DType::Q4_0;
+  // Prompts: the register- and cache-blocked GEMMs (matmul_gemm.h), int8 activations for Q8_0 / Q4_0.
+  if (n >= kPromptRows && gemm::int8_supported(w.dtype) && in_features % 32 == 0 && (cpu.avx512_vnni || cpu.avx2)) {
+    gemm::matmul_int8(x, n, w, y, *pool, cpu.avx512_vnni ? gemm::Isa::kAvx512 : gemm::Isa::kAvx2);
+    return;
+  }
+  // BF16 / F16 / F32 on AVX-512 at every n (one summation order for decode and prompts).
+  if (gemm::float_supported(w.dtype) && cpu.avx512 &&
+      !(w.dtype == DType::BF16 && cpu.bf16_activations)) {
+    gemm::matmul_float(x, n, w, y, *pool);
+    return;
+  }
   if (w.dtype == DType::BF16 && cpu.bf16_activations) {
     simd::matmul_bf16_avx512(x, n, w, y, *pool);
     return;

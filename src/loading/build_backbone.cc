@@ -58,13 +58,17 @@ void apply_overrides(Checkpoint& checkpoint, std::map<std::string, std::string> 
 }
 
 // bfloat16 storage: every float32 text matrix converted; everything else shared with the original source.
-std::shared_ptr<WeightSource> matrices_as_bf16(const Gemma4Config& config, std::shared_ptr<WeightSource> source) {
+std::shared_ptr<WeightSource> matrices_as_bf16(const Gemma4Config& config, std::shared_ptr<WeightSource> source,
+                                               const ProgressCallback& progress) {
   auto out = std::make_shared<WeightSource>();
   out->description = source->description + " (matrices as bfloat16)";
   out->keep_alive(source);
   std::map<std::string, TensorRole> roles;
   for (const auto& tensor : expected_text_tensors(config)) roles[tensor.name] = tensor.role;
-  for (const auto& name : source->names()) {
+  const auto names = source->names();
+  int64_t done = 0;
+  for (const auto& name : names) {
+    if (progress) progress(Progress{"convert to bfloat16", done++, static_cast<int64_t>(names.size()), "tensors"});
     const SourceTensor* tensor = source->find(name);
     const auto role = roles.find(name);
     if (role == roles.end() || role->second != TensorRole::kMatrix || tensor->view.dtype != DType::F32) {
@@ -82,6 +86,7 @@ std::shared_ptr<WeightSource> matrices_as_bf16(const Gemma4Config& config, std::
     view.nbytes = buffer.size();
     out->add(name, view, tensor->origin);
   }
+  if (progress) progress(Progress{"convert to bfloat16", done, done, "tensors"});
   return out;
 }
 
@@ -104,7 +109,7 @@ void prepare_checkpoint(Checkpoint& checkpoint, const LoadOptions& options) {
     checkpoint.audio.reset();
     checkpoint.format = "random";
   } else if (options.dtype == "bfloat16") {
-    checkpoint.weights = matrices_as_bf16(checkpoint.config, checkpoint.weights);
+    checkpoint.weights = matrices_as_bf16(checkpoint.config, checkpoint.weights, options.progress);
   }
 }
 
@@ -117,7 +122,7 @@ std::unique_ptr<Backbone> build_backbone(Checkpoint checkpoint, const LoadOption
   for (const std::string& adapter : options.lora_adapters) {
     apply_lora(weights, read_lora_adapter(adapter, checkpoint.config));
   }
-  if (quantize != DType::F32) requantize_matrices(weights, quantize);
+  if (quantize != DType::F32) requantize_matrices(weights, quantize, options.progress);
   // The encoders read their tensors from the same source, which the text model's weights keep alive.
   auto parts = std::make_unique<Backbone::Parts>();
   if (checkpoint.vision) parts->vision = make_vision_encoder(*checkpoint.weights, *checkpoint.vision);

@@ -30,13 +30,17 @@ DType parse_type(const std::string& name, bool allow_quantized) {
 }
 
 // Safetensors holds only float types: quantized tensors (and, with a type, all float ones) are decoded.
-std::shared_ptr<WeightSource> float_weights(std::shared_ptr<WeightSource> in, const std::string& type) {
+std::shared_ptr<WeightSource> float_weights(std::shared_ptr<WeightSource> in, const std::string& type,
+                                            const ProgressCallback& progress) {
   auto out = std::make_shared<WeightSource>();
   out->description = in->description;
   out->keep_alive(in);
   const bool forced = !type.empty();
   const DType target = forced ? parse_type(type, false) : DType::F32;
-  for (const auto& name : in->names()) {
+  const auto names = in->names();
+  int64_t done = 0;
+  for (const auto& name : names) {
+    if (progress) progress(Progress{"convert tensors", done++, static_cast<int64_t>(names.size()), "tensors"});
     const SourceTensor& t = *in->find(name);
     const bool is_float = t.view.dtype == DType::F32 || t.view.dtype == DType::F16 || t.view.dtype == DType::BF16;
     if ((is_float && !forced) || t.view.dtype == target) {
@@ -65,6 +69,7 @@ std::shared_ptr<WeightSource> float_weights(std::shared_ptr<WeightSource> in, co
     view.nbytes = buffer.size();
     out->add(name, view, t.origin);
   }
+  if (progress) progress(Progress{"convert tensors", done, done, "tensors"});
   return out;
 }
 
@@ -85,14 +90,14 @@ ConvertReport convert_model(const std::string& model, const std::string& output,
   if (options.format != "gguf" && options.format != "hf") {
     throw Error("convert writes gguf or hf (got '" + options.format + "')");
   }
-  Checkpoint checkpoint = open_checkpoint(model);
+  Checkpoint checkpoint = open_checkpoint(model, options.source);
   prepare_checkpoint(checkpoint, options.source);
   ConvertReport report{checkpoint.format, output};
   if (options.format == "gguf") {
     write_gguf_model(output, checkpoint, options.type.empty() ? DType::F32 : parse_type(options.type, true));
     return report;
   }
-  auto weights = float_weights(checkpoint.weights, options.type);
+  auto weights = float_weights(checkpoint.weights, options.type, options.source.progress);
   write_hf_folder(output, checkpoint.config, *weights);
   write_hf_tokenizer(checkpoint.tokenizer, output);
   return report;

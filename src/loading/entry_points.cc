@@ -16,7 +16,7 @@
 namespace gemma4 {
 
 std::unique_ptr<Backbone> Backbone::load(const std::string& model, const LoadOptions& options) {
-  return build_backbone(open_checkpoint(model), options);
+  return build_backbone(open_checkpoint(model, options), options);
 }
 
 std::unique_ptr<Backbone> Backbone::from_folder(const std::string& folder, const std::vector<std::string>& lora_adapters) {
@@ -26,17 +26,22 @@ std::unique_ptr<Backbone> Backbone::from_folder(const std::string& folder, const
 }
 
 std::unique_ptr<Backbone> Backbone::from_config(const Gemma4Config& config, uint64_t seed) {
+  LoadOptions options;
+  options.seed = seed;
+  return from_config(config, options);
+}
+
+std::unique_ptr<Backbone> Backbone::from_config(const Gemma4Config& config, const LoadOptions& options) {
   Checkpoint checkpoint;
   checkpoint.path = "config";
   checkpoint.config = config;
-  LoadOptions options;
-  options.load_weights = false;
-  options.seed = seed;
-  return build_backbone(std::move(checkpoint), options);
+  LoadOptions random = options;
+  random.load_weights = false;
+  return build_backbone(std::move(checkpoint), random);
 }
 
 std::unique_ptr<CausalLM> CausalLM::load(const std::string& model_path, const Options& options) {
-  Checkpoint checkpoint = open_checkpoint(model_path);
+  Checkpoint checkpoint = open_checkpoint(model_path, options);
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(checkpoint.tokenizer);
   std::optional<ChatTemplate> chat_template;
   if (!options.chat_template_file.empty()) {

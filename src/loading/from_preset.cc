@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "formats/model_folder.h"
+#include "hub/locate_model.h"
 #include "loading/build_backbone.h"
 #include "loading/open_checkpoint.h"
 #include "schema/tensor_names.h"
@@ -69,7 +70,7 @@ PresetArchitecture architecture_from_preset(const std::string& preset, const Pre
   if (info != nullptr && !options.load_weights) {
     arch.config = info->config;  // the built-in table: nothing on disk is needed
   } else {
-    arch.path = resolve_preset_path(preset);
+    arch.path = hub::locate_model(preset, options.allow_download, options.progress);
     if (fs::is_directory(arch.path)) {  // the config alone: no weights are read
       Checkpoint on_disk;
       on_disk.config = config_from_folder(arch.path);
@@ -104,7 +105,7 @@ std::unique_ptr<Backbone> backbone_from_preset(const std::string& preset, const 
     architecture_only.load_weights = false;
     return build_backbone(architecture_checkpoint(architecture_from_preset(preset, architecture_only)), options);
   }
-  return build_backbone(open_checkpoint(preset), options);
+  return build_backbone(open_checkpoint(preset, options), options);
 }
 
 }  // namespace gemma4

@@ -7,15 +7,18 @@
 
 #include "formats/gguf_mmproj.h"
 #include "formats/model_folder.h"
+#include "hub/locate_model.h"
 #include "loading/builtin_model.h"
 
 namespace gemma4 {
 
-Checkpoint open_checkpoint(const std::string& name) {
+Checkpoint open_checkpoint(const std::string& name, const LoadOptions& options) {
   if (is_builtin_model(name)) return open_builtin_model(name);
-  // Not on disk: a preset name or a handle, found in the local caches (resolve_preset_path returns an
-  // existing path, or throws saying where it looked and how to get it).
-  if (!std::filesystem::exists(name)) return read_checkpoint(resolve_preset_path(name));
+  // Not on disk: a preset name or a handle, found in the local caches or downloaded into them (locate_model
+  // returns an existing path, or throws saying where it looked, what failed and how to get it).
+  if (!std::filesystem::exists(name)) {
+    return read_checkpoint(hub::locate_model(name, options.allow_download, options.progress));
+  }
   return read_checkpoint(name);
 }
 

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <random>
 
+#include <gemma4/error.h>
+
 #include "schema/tensor_names.h"
 
 namespace gemma4 {
@@ -40,6 +42,10 @@ bool ends_with(const std::string& text, const std::string& suffix) {
 
 std::shared_ptr<WeightSource> make_random_weights(const Gemma4Config& config, uint64_t seed, DType storage,
                                                    double embedding_std) {
+  // Quantized storage is made by requantizing float weights (model/requantize.h), never written here.
+  if (storage != DType::F32 && storage != DType::BF16 && storage != DType::F16) {
+    throw Error(std::string("random weights can be stored as f32, bf16 or f16, not ") + dtype_name(storage));
+  }
   auto source = std::make_shared<WeightSource>();
   source->description = "random weights (seed " + std::to_string(seed) + ")";
   NormalSource normal(seed);

@@ -9,9 +9,7 @@ std::vector<float> floats(int64_t count) { return std::vector<float>(static_cast
 
 }  // namespace
 
-TextActivations::TextActivations(const Gemma4Config& config, int64_t chunk_rows, int64_t keys_per_query,
-                                 int64_t slices)
-    : max_chunk(chunk_rows), attention_slices(std::max<int64_t>(slices, 1)), key_capacity(keys_per_query) {
+TextActivations::TextActivations(const Gemma4Config& config, int64_t chunk_rows) : max_chunk(chunk_rows) {
   const int64_t rows = max_chunk;
   const int64_t width = config.hidden_dim;
   int64_t head_dim = 0, kv_width = 0, ffn_width = 0;
@@ -38,8 +36,8 @@ TextActivations::TextActivations(const Gemma4Config& config, int64_t chunk_rows,
   k = floats(rows * kv_width);
   v = floats(rows * kv_width);
   context = floats(rows * config.num_query_heads * head_dim);
-  scores = floats(attention_slices * key_capacity);
-  key_positions.assign(static_cast<size_t>(attention_slices * key_capacity), 0);
+  attention_first.assign(static_cast<size_t>(rows), 0);
+  attention_last.assign(static_cast<size_t>(rows), 0);
 
   mlp_normed = floats(rows * width);
   gate = floats(rows * ffn_width);
@@ -64,6 +62,12 @@ TextActivations::TextActivations(const Gemma4Config& config, int64_t chunk_rows,
     expert_hidden = floats(rows * expert_width);
     expert_result = floats(rows * width);
   }
+
+  row_segment.assign(static_cast<size_t>(rows), 0);
+  row_position.assign(static_cast<size_t>(rows), 0.0);
+  segment_first.assign(static_cast<size_t>(rows), 0);
+  segment_rows.assign(static_cast<size_t>(rows), 0);
+  segment_start.assign(static_cast<size_t>(rows), 0);
 
   last_hidden = floats(width);
 }

@@ -18,9 +18,7 @@
 namespace gemma4 {
 
 struct TextActivations {
-  // `key_capacity`: the most key positions one query can see (the largest layer's cache capacity);
-  // `attention_slices`: how many threads the attention splits its heads over (the global pool's size).
-  TextActivations(const Gemma4Config& config, int64_t max_chunk, int64_t key_capacity, int64_t attention_slices);
+  TextActivations(const Gemma4Config& config, int64_t max_chunk);
 
   int64_t max_chunk;
 
@@ -40,13 +38,7 @@ struct TextActivations {
   std::vector<float> q;        // [chunk, q_heads * head_dim] (widest layer)
   std::vector<float> k, v;     // [chunk, kv_heads * head_dim] (widest layer) before they go to the cache
   std::vector<float> context;  // [chunk, q_heads * head_dim] softmax(q k^T) v, before o_proj
-  int64_t attention_slices;    // threads the heads are split over: one scratch each
-  int64_t key_capacity;
-  std::vector<float> scores;            // [slices, key_capacity]
-  std::vector<int64_t> key_positions;   // [slices, key_capacity]
-  kernels::AttentionScratch attention_scratch(int64_t slice) {
-    return {scores.data() + slice * key_capacity, key_positions.data() + slice * key_capacity, key_capacity};
-  }
+  std::vector<int64_t> attention_first, attention_last;  // [chunk] each row's run of visible keys
 
   // --- Feed-forward, per layer. ---
   std::vector<float> mlp_normed;  // [chunk, hidden] pre_ffn_norm(residual)
@@ -66,6 +58,13 @@ struct TextActivations {
   std::vector<float> expert_gate_up;               // [chunk, 2 * expert_width]
   std::vector<float> expert_hidden;                // [chunk, expert_width]
   std::vector<float> expert_result;                // [chunk, hidden]
+
+  // --- Rows of a batch (text_model.h's forward_batch): which segment each row belongs to, its RoPE
+  // position, and per segment its first row, rows still computed and the cache index of its first row
+  // (the KV-shared layers at the end of the stack drop the rows nobody reads). ---
+  std::vector<int64_t> row_segment;   // [chunk]
+  std::vector<double> row_position;   // [chunk]
+  std::vector<int64_t> segment_first, segment_rows, segment_start;  // [chunk] (at most one segment per row)
 
   // --- Output. ---
   std::vector<float> last_hidden;  // [hidden] a caller's final-normed row of the last token

@@ -1,12 +1,14 @@
 // Keys and values of one sequence, per layer that computes them (KV-shared layers read their donor's).
 // Sliding-window layers keep a ring of window-1+max_chunk positions, so their memory does not grow
 // with the context; global layers keep every position up to max_context. The sequence's forward-pass
-// working memory (activations.h) lives here too, sized for max_chunk tokens.
+// working memory (activations.h) lives here too, sized for max_chunk tokens, unless the cache is one slot
+// of a batch engine's pool (model/batch_engine.h), whose steps share one batch-sized TextActivations.
 #pragma once
 
 #include <gemma4/config.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "kernels/attention.h"
@@ -16,7 +18,8 @@ namespace gemma4 {
 
 class KvCache {
  public:
-  KvCache(const Gemma4Config& config, int64_t max_context, int64_t max_chunk);
+  // `with_activations` false: no working memory of its own (a pool slot; the batch's is used).
+  KvCache(const Gemma4Config& config, int64_t max_context, int64_t max_chunk, bool with_activations = true);
 
   int64_t length() const { return length_; }
   int64_t max_context() const { return max_context_; }
@@ -34,16 +37,34 @@ class KvCache {
   kernels::KeyValueRows rows(int64_t layer, int64_t offset) const;
   // Oldest absolute position still held by `layer` once `end` positions are written.
   int64_t oldest_kept(int64_t layer, int64_t end) const;
+  // The most positions one query can see: the largest layer's capacity.
+  int64_t key_capacity() const { return key_capacity_; }
+  // Bytes of key/value storage (bytes_for: of a cache so made, without making it).
+  int64_t bytes() const;
+  static int64_t bytes_for(const Gemma4Config& config, int64_t max_context, int64_t max_chunk);
+
+  // Whether the cache can be cut back to its first `length` positions and continue from there: every key a
+  // later query may see must still be held (sliding layers' rings overwrite positions older than their
+  // window plus a chunk).
+  bool can_truncate(int64_t length) const;
+  // Cuts the cache back to `length` positions (throws unless can_truncate(length)).
+  void truncate(int64_t length);
 
   // Whether position `index` is a real token (padding positions are never attended to).
   bool valid(int64_t index) const { return valid_[static_cast<size_t>(index)] != 0; }
-  void set_valid(int64_t index, bool is_valid) { valid_[static_cast<size_t>(index)] = is_valid ? 1 : 0; }
+  void set_valid(int64_t index, bool is_valid) {
+    valid_[static_cast<size_t>(index)] = is_valid ? 1 : 0;
+    if (!is_valid) has_padding_ = true;
+  }
+  // Whether a padding position was ever written (then attention reads valid_flags()); the flags by position.
+  bool has_padding() const { return has_padding_; }
+  const uint8_t* valid_flags() const { return valid_.data(); }
 
   // Marks `count` more positions as written (after every layer has stored them).
   void advance(int64_t count) { length_ += count; }
 
-  // Working memory of the forward pass over this sequence (one chunk at a time).
-  TextActivations& activations() { return activations_; }
+  // Working memory of the forward pass over this sequence (one chunk at a time); throws for a pool slot.
+  TextActivations& activations();
 
  private:
   struct LayerStore {
@@ -58,10 +79,13 @@ class KvCache {
 
   std::vector<LayerStore> layers_;
   std::vector<uint8_t> valid_;
+  bool has_padding_ = false;
   int64_t length_ = 0;
   int64_t max_context_;
   int64_t max_chunk_;
-  TextActivations activations_;
+  int64_t window_;
+  int64_t key_capacity_;
+  std::unique_ptr<TextActivations> activations_;
 };
 
 }  // namespace gemma4

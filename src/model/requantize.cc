@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <string>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -51,13 +52,18 @@ TensorView requantize(const TensorView& view, DType target, WeightSource& owner)
 
 }  // namespace
 
-size_t requantize_matrices(ModelWeights& weights, DType target) {
+size_t requantize_matrices(ModelWeights& weights, DType target, const ProgressCallback& progress) {
   if (target != DType::Q8_0 && target != DType::Q4_0) {
     throw Error(std::string("requantize_matrices: the target must be Q8_0 or Q4_0, not ") + dtype_name(target));
   }
   if (!weights.source) throw Error("requantize_matrices: the weights have no owning source to hold new buffers");
   size_t written = 0;
+  const int64_t total = static_cast<int64_t>(weights.layers.size()) * 9 + 3;  // the matrices visited below
+  int64_t visited = 0;
+  const std::string what = std::string("quantize to ") + dtype_name(target);
   auto convert = [&](TensorView& view) {
+    if (progress) progress(Progress{what, visited, total, "tensors"});
+    ++visited;
     if (view.empty() || !is_float_type(view.dtype) || view.cols() % 32 != 0) return;
     const TensorView old = view;
     view = requantize(old, target, *weights.source);
@@ -78,6 +84,7 @@ size_t requantize_matrices(ModelWeights& weights, DType target) {
   } else {
     convert(weights.embed_tokens);
   }
+  if (progress) progress(Progress{what, total, total, "tensors"});
   return written;
 }
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "core/thread_pool.h"
 #include "kernels/attention.h"
@@ -66,11 +67,25 @@ void TextModel::embed(const ChunkInput& input, float* hidden) const {
   }
 }
 
-void TextModel::per_layer_inputs(const ChunkInput& input, const float* hidden, TextActivations& act) const {
+void TextModel::index_rows(const BatchSegment* segments, int64_t count, TextActivations& act) const {
+  for (int64_t s = 0; s < count; ++s) {
+    const ChunkInput& input = segments[s].input;
+    const int64_t start = act.segment_start[s];
+    const int64_t dropped = start - segments[s].cache->length();  // rows of the chunk no longer computed
+    for (int64_t i = 0; i < act.segment_rows[s]; ++i) {
+      const int64_t row = act.segment_first[s] + i;
+      act.row_segment[row] = s;
+      act.row_position[row] = input.position_ids ? static_cast<double>(input.position_ids[dropped + i])
+                                                 : static_cast<double>(start + i);
+    }
+  }
+}
+
+void TextModel::per_layer_inputs(const BatchSegment* segments, int64_t count, int64_t rows, const float* hidden,
+                                 TextActivations& act) const {
   const int64_t layers = config_.num_layers;
   const int64_t width = config_.hidden_size_per_layer_input;
   const int64_t row_width = layers * width;
-  const int64_t rows = input.length;
   float* ple = act.ple.data();
   // Context part: project the scaled embeddings, scale by hidden^-1/2, RMS-normalise each layer's slice.
   matmul(hidden, rows, weights_.per_layer_model_projection, ple);
@@ -83,34 +98,38 @@ void TextModel::per_layer_inputs(const ChunkInput& input, const float* hidden, T
   const float token_scale = ple_token_scale_;
   const float combine_scale = static_cast<float>(1.0 / std::sqrt(2.0));
   float* token_row = act.ple_token_row.data();
-  for (int64_t t = 0; t < rows; ++t) {
-    const bool placeholder = input.embedding_override_mask && input.embedding_override_mask[t];
-    const int32_t id = placeholder ? 0 : input.token_ids[t];
-    if (id < 0 || id >= config_.ple_vocab_size()) {
-      throw Error("token id " + std::to_string(id) + " is outside the per-layer embedding table of " +
-                  std::to_string(config_.ple_vocab_size()) + " rows");
+  for (int64_t s = 0; s < count; ++s) {
+    const ChunkInput& input = segments[s].input;
+    for (int64_t t = 0; t < input.length; ++t) {
+      const bool placeholder = input.embedding_override_mask && input.embedding_override_mask[t];
+      const int32_t id = placeholder ? 0 : input.token_ids[t];
+      if (id < 0 || id >= config_.ple_vocab_size()) {
+        throw Error("token id " + std::to_string(id) + " is outside the per-layer embedding table of " +
+                    std::to_string(config_.ple_vocab_size()) + " rows");
+      }
+      kernels::dequantize_row(weights_.embed_per_layer, id, token_row);
+      float* out = ple + (act.segment_first[s] + t) * row_width;
+      for (int64_t i = 0; i < row_width; ++i) out[i] = (out[i] + token_row[i] * token_scale) * combine_scale;
     }
-    kernels::dequantize_row(weights_.embed_per_layer, id, token_row);
-    float* out = ple + t * row_width;
-    for (int64_t i = 0; i < row_width; ++i) out[i] = (out[i] + token_row[i] * token_scale) * combine_scale;
   }
 }
 
-void TextModel::attention(int64_t layer, const ChunkInput& input, int64_t start, KvCache& cache,
+void TextModel::attention(int64_t layer, const BatchSegment* segments, int64_t count, int64_t rows,
                           TextActivations& act) const {
   const LayerWeights& w = weights_.layers[layer];
-  const int64_t rows = input.length;
   const int64_t head_dim = config_.layer_head_dim(layer);
   const int64_t q_heads = config_.num_query_heads;
   const int64_t kv_heads = config_.layer_kv_heads(layer);
-  const int64_t group = q_heads / kv_heads;
   const int64_t rope_pairs = config_.rope_pairs(layer);
   const double wavelength = config_.rope_wavelength(layer);
   const double rope_scaling = config_.rope_scaling_factor(layer);
   const float eps = static_cast<float>(config_.layer_norm_epsilon);
   const float* normed = act.normed.data();
-  auto position_of = [&](int64_t t) {
-    return input.position_ids ? static_cast<double>(input.position_ids[t]) : static_cast<double>(start + t);
+  auto position_of = [&](int64_t t) { return act.row_position[t]; };
+  // Where row t of the batch goes in its own sequence's cache.
+  auto cache_index = [&](int64_t t) {
+    const int64_t s = act.row_segment[t];
+    return act.segment_start[s] + (t - act.segment_first[s]);
   };
 
   // Queries: project, RMS-normalise each head, rotate.
@@ -142,50 +161,60 @@ void TextModel::attention(int64_t layer, const ChunkInput& input, int64_t start,
         kernels::rope_inplace(k + (t * kv_heads + h) * head_dim, head_dim, rope_pairs, position_of(t), wavelength,
                               rope_scaling);
       }
-      std::copy_n(k + t * kv_width, kv_width, cache.key(layer, start + t));
-      std::copy_n(v + t * kv_width, kv_width, cache.value(layer, start + t));
+      KvCache& cache = *segments[act.row_segment[t]].cache;
+      std::copy_n(k + t * kv_width, kv_width, cache.key(layer, cache_index(t)));
+      std::copy_n(v + t * kv_width, kv_width, cache.value(layer, cache_index(t)));
     }
   }
 
   const int64_t donor = config_.kv_donor(layer);
-  const int64_t end = start + rows;
   MaskRule rule;
   rule.bidirectional = config_.use_bidirectional_attention;
   rule.windowed = config_.is_windowed(layer);
   rule.window = config_.sliding_window_size;
-  ImageBlocks blocks;
-  if (config_.use_vision_bidirectional_attention && input.vision_groups != nullptr && !config_.is_global(layer)) {
-    blocks = {input.vision_groups, start, rows};
-  }
-  const int64_t oldest = cache.oldest_kept(donor, end);
+  const bool image_blocks = config_.use_vision_bidirectional_attention && !config_.is_global(layer);
   kernels::AttentionOptions options;
   options.head_dim = head_dim;
   options.scale = 1.0f;  // the q/k norms take the place of 1/sqrt(head_dim)
   options.soft_cap = config_.attention_logit_soft_cap.value_or(0.0);
 
-  float* context = act.context.data();
-  std::fill_n(context, rows * q_heads * head_dim, 0.0f);
-  // One slice of the (token, head) tasks per thread, each with its own score scratch.
-  const int64_t tasks = rows * q_heads;
-  const int slices = static_cast<int>(std::min<int64_t>(ThreadPool::global().num_threads(), act.attention_slices));
-  ThreadPool::global().parallel_for(slices, [&](int64_t slice_begin, int64_t slice_end) {
-    for (int64_t slice = slice_begin; slice < slice_end; ++slice) {
-      const kernels::AttentionScratch scratch = act.attention_scratch(slice);
-      int64_t begin, finish;
-      ThreadPool::split(tasks, slices, static_cast<int>(slice), &begin, &finish);
-      for (int64_t task = begin; task < finish; ++task) {
-        const int64_t t = task / q_heads;
-        const int64_t h = task % q_heads;
-        const int64_t query = start + t;
-        if (!query_attends(rule, cache.valid(query))) continue;  // stays zero
-        const QueryMask mask(rule, query, end, blocks);
-        const KeyRange span = mask.span();
-        const auto visible = [&](int64_t j) { return cache.valid(j) && mask.sees(j); };
-        kernels::attend(q + task * head_dim, cache.rows(donor, (h / group) * head_dim), std::max(span.first, oldest),
-                        span.last, visible, options, scratch, context + task * head_dim);
-      }
+  // Each segment attends over its own sequence's cache: each of its rows sees one run of keys (its mask
+  // span, within what the cache still holds), less padding.
+  for (int64_t segment = 0; segment < count; ++segment) {
+    const KvCache& cache = *segments[segment].cache;
+    const int64_t first_row = act.segment_first[segment];
+    const int64_t segment_rows = act.segment_rows[segment];
+    const int64_t start = act.segment_start[segment];
+    const int64_t end = start + segment_rows;
+    ImageBlocks blocks;
+    if (image_blocks && segments[segment].input.vision_groups != nullptr) {
+      blocks = {segments[segment].input.vision_groups, start, segment_rows};
     }
-  });
+    const int64_t oldest = cache.oldest_kept(donor, end);
+    for (int64_t r = 0; r < segment_rows; ++r) {
+      const int64_t query = start + r;
+      act.attention_first[r] = 0, act.attention_last[r] = -1;
+      if (!query_attends(rule, cache.valid(query))) continue;  // stays zero
+      const KeyRange span = QueryMask(rule, query, end, blocks).span();
+      act.attention_first[r] = std::max(span.first, oldest);
+      act.attention_last[r] = span.last;
+    }
+    kernels::TiledAttention problem;
+    problem.queries = q + first_row * q_heads * head_dim;
+    problem.out = act.context.data() + first_row * q_heads * head_dim;
+    problem.rows = segment_rows;
+    problem.heads = q_heads;
+    problem.row_stride = q_heads * head_dim;
+    problem.kv = cache.rows(donor, 0);
+    problem.kv_heads = kv_heads;
+    problem.kv_head_stride = head_dim;
+    problem.first = act.attention_first.data();
+    problem.last = act.attention_last.data();
+    problem.key_valid = cache.has_padding() ? cache.valid_flags() : nullptr;
+    problem.options = options;
+    kernels::attend_tiled(problem, ThreadPool::global());
+  }
+  const float* context = act.context.data();
   matmul(context, rows, w.o_proj, act.branch.data());
 }
 
@@ -304,7 +333,9 @@ void TextModel::apply_per_layer_input(int64_t layer, const float* ple, int64_t r
 
 void TextModel::forward_chunk(const ChunkInput& input, KvCache& cache, float* sequence_output,
                               const std::function<void(int64_t, const float*)>& on_layer_output) const {
-  run_layers(input, cache, 0, sequence_output, on_layer_output);
+  const BatchSegment segment{input, &cache, input.length};
+  if (input.length <= 0) return;
+  run_segments(&segment, 1, cache.activations(), sequence_output, on_layer_output);
 }
 
 void TextModel::forward_chunk_tail(const ChunkInput& input, KvCache& cache, int64_t output_rows,
@@ -313,16 +344,14 @@ void TextModel::forward_chunk_tail(const ChunkInput& input, KvCache& cache, int6
     throw Error("forward_chunk_tail: output_rows " + std::to_string(output_rows) + " is outside [0, " +
                 std::to_string(input.length) + "]");
   }
-  if (input.vision_groups == nullptr || output_rows == input.length) {
-    run_layers(input, cache, input.length - output_rows, sequence_output, {});
-    return;
-  }
-  // Image blocks attend both ways, so a kept row may need its neighbours' outputs: keep every row.
-  check_chunk(input, cache);
-  float* all = cache.activations().tail_rows.data();
-  run_layers(input, cache, 0, all, {});
-  const int64_t width = config_.hidden_dim;
-  std::copy_n(all + (input.length - output_rows) * width, output_rows * width, sequence_output);
+  if (input.length <= 0) return;
+  const BatchSegment segment{input, &cache, output_rows};
+  run_segments(&segment, 1, cache.activations(), sequence_output, {});
+}
+
+void TextModel::forward_batch(const BatchSegment* segments, int64_t count, TextActivations& act,
+                              float* sequence_output) const {
+  run_segments(segments, count, act, sequence_output, {});
 }
 
 void TextModel::check_chunk(const ChunkInput& input, const KvCache& cache) const {
@@ -337,60 +366,99 @@ void TextModel::check_chunk(const ChunkInput& input, const KvCache& cache) const
   }
 }
 
-void TextModel::run_layers(const ChunkInput& input, KvCache& cache, int64_t first_output_row, float* sequence_output,
-                           const std::function<void(int64_t, const float*)>& on_layer_output) const {
-  const int64_t rows = input.length;
+void TextModel::run_segments(const BatchSegment* segments, int64_t count, TextActivations& act, float* sequence_output,
+                             const std::function<void(int64_t, const float*)>& on_layer_output) const {
   const int64_t width = config_.hidden_dim;
-  const int64_t start = cache.length();
   const float eps = static_cast<float>(config_.layer_norm_epsilon);
-  if (rows <= 0) return;
-  check_chunk(input, cache);
-  TextActivations& act = cache.activations();
-  for (int64_t t = 0; t < rows; ++t) cache.set_valid(start + t, input.valid == nullptr || input.valid[t] != 0);
+  if (count <= 0) return;
+  int64_t rows = 0;
+  for (int64_t s = 0; s < count; ++s) {
+    const BatchSegment& segment = segments[s];
+    const auto which = [s] { return "batch segment " + std::to_string(s); };  // built only for an error
+    if (segment.cache == nullptr) throw Error(which() + " has no KV cache");
+    if (segment.input.length <= 0) throw Error(which() + " has no tokens");
+    if (segment.output_rows < 0 || segment.output_rows > segment.input.length) {
+      throw Error(which() + ": output_rows " + std::to_string(segment.output_rows) + " is outside [0, " +
+                  std::to_string(segment.input.length) + "]");
+    }
+    for (int64_t other = 0; other < s; ++other) {
+      if (segments[other].cache == segment.cache) throw Error(which() + " uses the KV cache of segment " + std::to_string(other));
+    }
+    check_chunk(segment.input, *segment.cache);
+    rows += segment.input.length;
+  }
+  if (rows > act.max_chunk) {
+    throw Error("a batch of " + std::to_string(rows) + " rows exceeds its working memory of " +
+                std::to_string(act.max_chunk) + " rows");
+  }
 
   float* hidden = act.hidden.data();
-  embed(input, hidden);
+  int64_t first = 0;
+  for (int64_t s = 0; s < count; ++s) {
+    const ChunkInput& input = segments[s].input;
+    KvCache& cache = *segments[s].cache;
+    for (int64_t t = 0; t < input.length; ++t) {
+      cache.set_valid(cache.length() + t, input.valid == nullptr || input.valid[t] != 0);
+    }
+    act.segment_first[s] = first;
+    act.segment_rows[s] = input.length;
+    act.segment_start[s] = cache.length();
+    embed(input, hidden + first * width);
+    first += input.length;
+  }
+  index_rows(segments, count, act);
   if (on_layer_output) on_layer_output(-1, hidden);
   const int64_t ple_row = config_.num_layers * config_.hidden_size_per_layer_input;
-  if (config_.has_ple()) per_layer_inputs(input, hidden, act);
+  if (config_.has_ple()) per_layer_inputs(segments, count, rows, hidden, act);
 
-  // From the first layer of the trailing KV-shared run on, only rows >= first_output_row are computed.
+  // From the first layer of the trailing KV-shared run on, only the rows that come out are computed (all of a
+  // segment with image blocks, whose rows may see later ones): the others are moved out of the batch.
   const int64_t trim_layer = config_.num_kv_shared_layers > 0 ? config_.first_kv_shared_layer() : config_.num_layers;
   float* normed = act.normed.data();
   float* branch = act.branch.data();
-  int64_t row0 = 0;  // first row still computed
-  ChunkInput active = input;
+  int64_t active = rows;  // rows still computed
   for (int64_t layer = 0; layer < config_.num_layers; ++layer) {
-    if (layer == trim_layer && first_output_row > 0) {
-      row0 = first_output_row;
-      active.length = rows - row0;
-      if (active.token_ids) active.token_ids += row0;
-      if (active.position_ids) active.position_ids += row0;
-      if (active.valid) active.valid += row0;
-      active.embedding_overrides = nullptr;
-      active.embedding_override_mask = nullptr;
+    if (layer == trim_layer) {
+      int64_t kept_rows = 0;
+      for (int64_t s = 0; s < count; ++s) {
+        const int64_t keep = segments[s].input.vision_groups ? act.segment_rows[s] : segments[s].output_rows;
+        const int64_t drop = act.segment_rows[s] - keep;
+        const int64_t from = act.segment_first[s] + drop;
+        if (from != kept_rows && keep > 0) {  // moving rows towards the front: a forward copy is safe
+          std::copy_n(hidden + from * width, keep * width, hidden + kept_rows * width);
+          if (config_.has_ple()) std::copy_n(act.ple.data() + from * ple_row, keep * ple_row, act.ple.data() + kept_rows * ple_row);
+        }
+        act.segment_first[s] = kept_rows;
+        act.segment_rows[s] = keep;
+        act.segment_start[s] += drop;
+        kept_rows += keep;
+      }
+      active = kept_rows;
+      index_rows(segments, count, act);
     }
-    const int64_t count = rows - row0;
-    if (count == 0) break;
-    float* h = hidden + row0 * width;
+    if (active == 0) break;
     const LayerWeights& w = weights_.layers[layer];
-    rms_norm(h, w.input_norm.f32(), count, width, eps, normed);
-    attention(layer, active, start + row0, cache, act);
-    rms_norm(branch, w.post_attention_norm.f32(), count, width, eps, branch);
-    for (int64_t i = 0; i < count * width; ++i) h[i] += branch[i];
+    rms_norm(hidden, w.input_norm.f32(), active, width, eps, normed);
+    attention(layer, segments, count, active, act);
+    rms_norm(branch, w.post_attention_norm.f32(), active, width, eps, branch);
+    for (int64_t i = 0; i < active * width; ++i) hidden[i] += branch[i];
 
-    feed_forward(layer, h, count, act);
-    for (int64_t i = 0; i < count * width; ++i) h[i] += branch[i];
+    feed_forward(layer, hidden, active, act);
+    for (int64_t i = 0; i < active * width; ++i) hidden[i] += branch[i];
 
-    if (config_.has_ple()) apply_per_layer_input(layer, act.ple.data() + row0 * ple_row, count, h, act);
+    if (config_.has_ple()) apply_per_layer_input(layer, act.ple.data(), active, hidden, act);
     // layer_scalar scales the whole residual stream, not just the branch.
-    for (int64_t i = 0; i < count * width; ++i) h[i] *= w.layer_scalar;
+    for (int64_t i = 0; i < active * width; ++i) hidden[i] *= w.layer_scalar;
     if (on_layer_output) on_layer_output(layer, hidden);
   }
-  cache.advance(rows);
-  const int64_t outputs = rows - std::max(row0, first_output_row);
-  if (outputs > 0) {
-    rms_norm(hidden + (rows - outputs) * width, weights_.final_norm.f32(), outputs, width, eps, sequence_output);
+  for (int64_t s = 0; s < count; ++s) segments[s].cache->advance(segments[s].input.length);
+  int64_t written = 0;
+  for (int64_t s = 0; s < count; ++s) {
+    const int64_t outputs = segments[s].output_rows;
+    if (outputs == 0) continue;
+    const int64_t from = act.segment_first[s] + act.segment_rows[s] - outputs;
+    rms_norm(hidden + from * width, weights_.final_norm.f32(), outputs, width, eps, sequence_output + written * width);
+    written += outputs;
   }
 }
 

@@ -28,6 +28,14 @@ struct ChunkInput {
   const int32_t* vision_groups = nullptr;
 };
 
+// One sequence's part of a batch (TextModel::forward_batch): a chunk of its tokens appended to its own cache,
+// of which the last `output_rows` rows (0 <= output_rows <= length) come out final-normed.
+struct BatchSegment {
+  ChunkInput input;
+  KvCache* cache = nullptr;
+  int64_t output_rows = 0;
+};
+
 // Mean of the rows whose `valid` flag is set (all rows if `valid` is null); zeros if none is (KerasHub's
 // Gemma4MeanPooling).
 std::vector<float> masked_mean(const float* rows, const uint8_t* valid, int64_t length, int64_t width);
@@ -51,6 +59,14 @@ class TextModel {
   // [output_rows, hidden]. The cache ends up exactly as forward_chunk leaves it.
   void forward_chunk_tail(const ChunkInput& input, KvCache& cache, int64_t output_rows, float* sequence_output) const;
 
+  // Several sequences in one pass: the rows of every segment go through each layer together (one matmul
+  // per weight for the whole batch, so the weights are read once per step), each row attending over and
+  // writing to its own segment's cache at its own position. `act` is the batch's working memory: its
+  // max_chunk bounds the total rows. Each segment's output
+  // rows go to sequence_output, [sum of output_rows, hidden], in segment order. The caches end up exactly as
+  // forward_chunk_tail leaves each alone; a cache may appear in one segment only.
+  void forward_batch(const BatchSegment* segments, int64_t count, TextActivations& act, float* sequence_output) const;
+
   // logits [rows, vocab] = hidden [rows, hidden] . lm_head^T, soft-capped when the config says so.
   void logits(const float* hidden, int64_t rows, float* out) const;
 
@@ -59,25 +75,31 @@ class TextModel {
 
   // The scale applied to looked-up token embeddings: sqrt(hidden), rounded as normaliser() says.
   float embedding_scale() const { return embedding_scale_; }
+  // The scale applied to looked-up per-layer embeddings: sqrt(hidden_size_per_layer_input), rounded the same way.
+  float ple_token_scale() const { return ple_token_scale_; }
 
  private:
   // sqrt(width) as the model computes it: exact for float32 compute, else rounded to bf16 (or f16).
   float normaliser(int64_t width) const;
   void embed(const ChunkInput& input, float* hidden) const;
+  // Fills act.row_segment / row_position from the segments' current rows (act.segment_*).
+  void index_rows(const BatchSegment* segments, int64_t count, TextActivations& act) const;
   // The steps of one chunk, each reading and writing the named buffers of `act` (activations.h):
   // per_layer_inputs fills act.ple; attention reads act.normed and writes act.branch (keys and values
   // to the cache); feed_forward reads `residual` and writes act.branch; mixture_of_experts writes
   // act.moe_out; apply_per_layer_input adds into `hidden`.
-  void per_layer_inputs(const ChunkInput& input, const float* hidden, TextActivations& act) const;
-  void attention(int64_t layer, const ChunkInput& input, int64_t start, KvCache& cache, TextActivations& act) const;
+  void per_layer_inputs(const BatchSegment* segments, int64_t count, int64_t rows, const float* hidden,
+                        TextActivations& act) const;
+  void attention(int64_t layer, const BatchSegment* segments, int64_t count, int64_t rows, TextActivations& act) const;
   void feed_forward(int64_t layer, const float* residual, int64_t rows, TextActivations& act) const;
   void mixture_of_experts(int64_t layer, const float* residual, int64_t rows, TextActivations& act) const;
   void apply_per_layer_input(int64_t layer, const float* ple, int64_t rows, float* hidden, TextActivations& act) const;
   // Throws unless the chunk fits the cache's context and chunk size.
   void check_chunk(const ChunkInput& input, const KvCache& cache) const;
-  // forward_chunk with the rows before `first_output_row` dropped after the last cache-writing layer.
-  void run_layers(const ChunkInput& input, KvCache& cache, int64_t first_output_row, float* sequence_output,
-                  const std::function<void(int64_t, const float*)>& on_layer_output) const;
+  // The one forward pass (forward_chunk, forward_chunk_tail and forward_batch): rows nobody reads are dropped
+  // after the last cache-writing layer (all kept for a segment with image blocks).
+  void run_segments(const BatchSegment* segments, int64_t count, TextActivations& act, float* sequence_output,
+                    const std::function<void(int64_t, const float*)>& on_layer_output) const;
 
   Gemma4Config config_;
   ModelWeights weights_;

@@ -114,6 +114,35 @@ CacheLookup find_in_hf_cache(const std::string& repo_id) {
   return lookup;
 }
 
+std::string modelscope_cache_dir() {
+  if (!env("MODELSCOPE_CACHE").empty()) return env("MODELSCOPE_CACHE");
+  return (home_cache() / "modelscope" / "hub").string();
+}
+
+std::string modelscope_model_dir(const std::string& owner, const std::string& name) {
+  std::string folder;
+  for (char c : name) folder += c == '.' ? std::string("___") : std::string(1, c);
+  return (fs::path(modelscope_cache_dir()) / "models" / owner / folder).string();
+}
+
+CacheLookup find_in_modelscope_cache(const std::string& repo_id) {
+  CacheLookup lookup;
+  const auto parts = split(repo_id, '/');
+  if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
+    throw Error("ModelScope handle 'modelscope://" + repo_id + "' is not of the form modelscope://<owner>/<repo>");
+  }
+  const fs::path current = modelscope_model_dir(parts[0], parts[1]);
+  const fs::path legacy = fs::path(modelscope_cache_dir()) / parts[0] / current.filename();
+  for (const fs::path& folder : {current, legacy}) {
+    lookup.looked_at.push_back("ModelScope cache: " + folder.string());
+    if (auto model = model_in_folder(folder)) {
+      lookup.found = model;
+      return lookup;
+    }
+  }
+  return lookup;
+}
+
 CacheLookup find_in_kaggle_cache(const std::string& handle, bool any_version) {
   CacheLookup lookup;
   const auto parts = split(handle, '/');

@@ -13,6 +13,7 @@ namespace fs = std::filesystem;
 
 constexpr const char* kKaggle = "kaggle://";
 constexpr const char* kHf = "hf://";
+constexpr const char* kModelScope = "modelscope://";
 
 bool starts_with(const std::string& text, const std::string& prefix) { return text.rfind(prefix, 0) == 0; }
 
@@ -55,6 +56,14 @@ std::string resolve_preset_path(const std::string& preset) {
                 "\nTo get it: " + hf_download_hint(repo) +
                 "\n(set HF_HUB_CACHE or HF_HOME if your cache lives elsewhere), or pass the downloaded folder itself.");
   }
+  if (starts_with(preset, kModelScope)) {
+    const std::string repo = preset.substr(13);
+    const auto lookup = presets::find_in_modelscope_cache(repo);
+    if (lookup.found) return *lookup.found;
+    throw Error("preset '" + preset + "' is not on disk. Looked at:" + places(lookup.looked_at) +
+                "\nTo get it: gemma4 pull " + preset + " (or: modelscope download --model " + repo +
+                ")\n(set MODELSCOPE_CACHE if your cache lives elsewhere), or pass the downloaded folder itself.");
+  }
   if (const PresetInfo* info = find_builtin_preset(preset)) {
     auto kaggle = presets::find_in_kaggle_cache(info->kaggle_handle.substr(9), /*any_version=*/true);
     if (kaggle.found) return *kaggle.found;
@@ -69,7 +78,8 @@ std::string resolve_preset_path(const std::string& preset) {
                 "itself. Without the files, load_weights=false builds the architecture with random weights.");
   }
   throw Error("model path '" + preset + "' does not exist, and it is neither a built-in preset (" + preset_names() +
-              ") nor a kaggle://<owner>/<model>/<framework>/<variation>[/<version>] or hf://<owner>/<repo> handle");
+              ") nor a kaggle://<owner>/<model>/<framework>/<variation>[/<version>], hf://<owner>/<repo> or "
+              "modelscope://<owner>/<repo> handle");
 }
 
 }  // namespace gemma4

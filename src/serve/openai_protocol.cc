@@ -133,13 +133,24 @@ void parse_common(const RequestJson& j, CompletionRequest& request) {
     }
     request.seed_given = true;
   }
-  if (auto n = integer_field(j, "n"); n && *n != 1) {
-    throw bad_request("'n' must be 1: this server returns one choice per request", "n", "unsupported_parameter");
+  if (auto n = integer_field(j, "n")) {
+    if (*n < 1 || *n > 16) throw out_of_range("n", "in [1, 16]", static_cast<double>(*n));
+    request.n = static_cast<int>(*n);
   }
-  if (const RequestJson* logprobs = find_field(j, "logprobs")) {
-    const bool wanted = logprobs->is_boolean() ? logprobs->get<bool>()
-                                               : !(logprobs->is_number() && logprobs->get<double>() == 0);
-    if (wanted) throw bad_request("'logprobs' is not supported", "logprobs", "unsupported_parameter");
+  if (request.endpoint == Endpoint::ChatCompletions) {
+    // Chat: "logprobs": true, with "top_logprobs": k alternatives (OpenAI allows 0-20, and only with logprobs).
+    const std::optional<bool> logprobs = bool_field(j, "logprobs");
+    const std::optional<int64_t> top = integer_field(j, "top_logprobs");
+    if (top && (*top < 0 || *top > 20)) throw out_of_range("top_logprobs", "in [0, 20]", static_cast<double>(*top));
+    if (top && !logprobs.value_or(false)) {
+      throw bad_request("'top_logprobs' needs 'logprobs': true", "top_logprobs", "invalid_value");
+    }
+    if (logprobs.value_or(false)) request.top_logprobs = static_cast<int>(top.value_or(0));
+  } else if (const RequestJson* logprobs = find_field(j, "logprobs"); logprobs && !logprobs->is_null()) {
+    // Completions (legacy): "logprobs": k, the alternatives per token (0-5); null or absent: none.
+    const std::optional<int64_t> k = integer_field(j, "logprobs");
+    if (*k < 0 || *k > 5) throw out_of_range("logprobs", "in [0, 5]", static_cast<double>(*k));
+    request.top_logprobs = static_cast<int>(*k);
   }
   // Tools are declared through the chat template; a raw completion has nowhere to put them.
   if (const RequestJson* tools = find_field(j, "tools");
@@ -182,6 +193,47 @@ Json usage_json(const Usage& usage) {
 }
 
 bool is_chat(const ResponseInfo& info) { return info.endpoint == Endpoint::ChatCompletions; }
+
+Json token_bytes_json(const std::string& token) {
+  Json bytes = Json::array();
+  for (unsigned char c : token) bytes.push_back(static_cast<int>(c));
+  return bytes;
+}
+
+// Chat: {"content": [{"token", "logprob", "bytes", "top_logprobs": [{"token", "logprob", "bytes"}]}]}.
+// Completions (legacy): {"tokens", "token_logprobs", "top_logprobs": [{token: logprob}], "text_offset"}.
+Json logprobs_json(const ResponseInfo& info, const std::vector<TokenLogprobEntry>* entries, size_t text_offset = 0) {
+  if (entries == nullptr) return nullptr;
+  if (is_chat(info)) {
+    Json content = Json::array();
+    for (const TokenLogprobEntry& entry : *entries) {
+      Json top = Json::array();
+      for (const auto& [token, logprob] : entry.top) {
+        top.push_back({{"token", token}, {"logprob", logprob}, {"bytes", token_bytes_json(token)}});
+      }
+      content.push_back({{"token", entry.token},
+                         {"logprob", entry.logprob},
+                         {"bytes", token_bytes_json(entry.token)},
+                         {"top_logprobs", std::move(top)}});
+    }
+    return {{"content", std::move(content)}, {"refusal", nullptr}};
+  }
+  Json tokens = Json::array(), token_logprobs = Json::array(), top_logprobs = Json::array(), offsets = Json::array();
+  size_t offset = text_offset;
+  for (const TokenLogprobEntry& entry : *entries) {
+    tokens.push_back(entry.token);
+    token_logprobs.push_back(entry.logprob);
+    Json top = Json::object();
+    for (const auto& [token, logprob] : entry.top) top[token] = logprob;
+    top_logprobs.push_back(std::move(top));
+    offsets.push_back(offset);
+    offset += entry.token.size();
+  }
+  return {{"tokens", std::move(tokens)},
+          {"token_logprobs", std::move(token_logprobs)},
+          {"top_logprobs", std::move(top_logprobs)},
+          {"text_offset", std::move(offsets)}};
+}
 
 Json chunk_json(const ResponseInfo& info, Json choices) {
   return {{"id", info.id},
@@ -355,7 +407,7 @@ GenerationConfig generation_config(const CompletionRequest& request) {
 }
 
 std::string finish_reason(const std::string& stop_reason) {
-  return stop_reason == "max_tokens" || stop_reason == "context_full" ? "length" : "stop";
+  return stop_reason == "max_tokens" || stop_reason == "context_full" || stop_reason == "timeout" ? "length" : "stop";
 }
 
 std::string response_id(Endpoint endpoint, std::string_view suffix) {
@@ -364,48 +416,72 @@ std::string response_id(Endpoint endpoint, std::string_view suffix) {
 
 std::string render_completion(const ResponseInfo& info, const std::string& text, const std::string& finish,
                               const Usage& usage) {
-  Json choice = {{"index", 0}, {"finish_reason", finish}, {"logprobs", nullptr}};
-  if (is_chat(info)) {
-    choice["message"] = {{"role", "assistant"}, {"content", text}};
-  } else {
-    choice["text"] = text;
+  return render_completion_choices(info, {{text, finish, nullptr}}, usage);
+}
+
+std::string render_completion_choices(const ResponseInfo& info, const std::vector<CompletionChoice>& choices,
+                                      const Usage& usage) {
+  Json list = Json::array();
+  for (size_t i = 0; i < choices.size(); ++i) {
+    Json choice = {{"index", i}, {"finish_reason", choices[i].finish}, {"logprobs", logprobs_json(info, choices[i].logprobs)}};
+    if (is_chat(info)) {
+      choice["message"] = {{"role", "assistant"}, {"content", choices[i].text}};
+    } else {
+      choice["text"] = choices[i].text;
+    }
+    list.push_back(std::move(choice));
   }
   Json body = {{"id", info.id},
                {"object", is_chat(info) ? "chat.completion" : "text_completion"},
                {"created", info.created},
                {"model", info.model},
-               {"choices", Json::array({choice})},
+               {"choices", std::move(list)},
                {"usage", usage_json(usage)}};
   return dump(body);
 }
 
 std::string render_chat_completion(const ResponseInfo& info, const ChatReply& reply, const std::string& finish,
                                    const Usage& usage) {
-  Json message = {{"role", "assistant"},
-                  {"content", reply.content.empty() && !reply.tool_calls.empty() ? Json() : Json(reply.content)}};
-  if (!reply.reasoning.empty()) message["reasoning_content"] = reply.reasoning;
-  if (!reply.tool_calls.empty()) {
-    Json calls = Json::array();
-    for (const ParsedToolCall& call : reply.tool_calls) {
-      calls.push_back({{"id", call.id},
-                       {"type", "function"},
-                       {"function", {{"name", call.name}, {"arguments", call.arguments}}}});
+  return render_chat_completion_choices(info, {{&reply, finish, nullptr}}, usage);
+}
+
+std::string render_chat_completion_choices(const ResponseInfo& info, const std::vector<ChatChoice>& choices,
+                                           const Usage& usage) {
+  Json list = Json::array();
+  for (size_t i = 0; i < choices.size(); ++i) {
+    const ChatReply& reply = *choices[i].reply;
+    Json message = {{"role", "assistant"},
+                    {"content", reply.content.empty() && !reply.tool_calls.empty() ? Json() : Json(reply.content)}};
+    if (!reply.reasoning.empty()) message["reasoning_content"] = reply.reasoning;
+    if (!reply.tool_calls.empty()) {
+      Json calls = Json::array();
+      for (const ParsedToolCall& call : reply.tool_calls) {
+        calls.push_back({{"id", call.id},
+                         {"type", "function"},
+                         {"function", {{"name", call.name}, {"arguments", call.arguments}}}});
+      }
+      message["tool_calls"] = std::move(calls);
     }
-    message["tool_calls"] = std::move(calls);
+    list.push_back({{"index", i},
+                    {"message", std::move(message)},
+                    {"finish_reason", choices[i].finish},
+                    {"logprobs", logprobs_json(info, choices[i].logprobs)}});
   }
-  Json choice = {{"index", 0}, {"message", std::move(message)}, {"finish_reason", finish}, {"logprobs", nullptr}};
   Json body = {{"id", info.id},
                {"object", "chat.completion"},
                {"created", info.created},
                {"model", info.model},
-               {"choices", Json::array({std::move(choice)})},
+               {"choices", std::move(list)},
                {"usage", usage_json(usage)}};
   return dump(body);
 }
 
-std::string render_stream_delta(const ResponseInfo& info, const OutputDelta& delta) {
-  auto chunk = [&info](Json delta_json) {
-    Json choice = {{"index", 0}, {"delta", std::move(delta_json)}, {"finish_reason", nullptr}, {"logprobs", nullptr}};
+std::string render_stream_delta(const ResponseInfo& info, const OutputDelta& delta, int index,
+                                const std::vector<TokenLogprobEntry>* logprobs) {
+  auto chunk = [&](Json delta_json) {
+    Json choice = {{"index", index}, {"delta", std::move(delta_json)}, {"finish_reason", nullptr},
+                   {"logprobs", logprobs_json(info, logprobs)}};
+    logprobs = nullptr;  // the delta's tokens go with its first chunk
     return event(chunk_json(info, Json::array({std::move(choice)})));
   };
   std::string events;
@@ -423,15 +499,16 @@ std::string render_stream_delta(const ResponseInfo& info, const OutputDelta& del
   return events;
 }
 
-std::string render_stream_start(const ResponseInfo& info) {
+std::string render_stream_start(const ResponseInfo& info, int index) {
   if (!is_chat(info)) return {};
-  Json choice = {{"index", 0}, {"delta", {{"role", "assistant"}, {"content", ""}}}, {"finish_reason", nullptr},
+  Json choice = {{"index", index}, {"delta", {{"role", "assistant"}, {"content", ""}}}, {"finish_reason", nullptr},
                  {"logprobs", nullptr}};
   return event(chunk_json(info, Json::array({choice})));
 }
 
-std::string render_stream_text(const ResponseInfo& info, const std::string& text) {
-  Json choice = {{"index", 0}, {"finish_reason", nullptr}, {"logprobs", nullptr}};
+std::string render_stream_text(const ResponseInfo& info, const std::string& text, int index,
+                               const std::vector<TokenLogprobEntry>* logprobs) {
+  Json choice = {{"index", index}, {"finish_reason", nullptr}, {"logprobs", logprobs_json(info, logprobs)}};
   if (is_chat(info)) {
     choice["delta"] = {{"content", text}};
   } else {
@@ -440,8 +517,9 @@ std::string render_stream_text(const ResponseInfo& info, const std::string& text
   return event(chunk_json(info, Json::array({choice})));
 }
 
-std::string render_stream_finish(const ResponseInfo& info, const std::string& finish) {
-  Json choice = {{"index", 0}, {"finish_reason", finish}, {"logprobs", nullptr}};
+std::string render_stream_finish(const ResponseInfo& info, const std::string& finish, int index,
+                                 const std::vector<TokenLogprobEntry>* logprobs) {
+  Json choice = {{"index", index}, {"finish_reason", finish}, {"logprobs", logprobs_json(info, logprobs)}};
   if (is_chat(info)) {
     choice["delta"] = Json::object();
   } else {

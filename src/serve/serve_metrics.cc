@@ -112,7 +112,27 @@ std::string ServerMetrics::render() const {
   time_to_first_token_.write(out, "gemma4_time_to_first_token_seconds");
   header(out, "gemma4_inter_token_seconds", "histogram", "Seconds between consecutive generated tokens of a request.");
   inter_token_.write(out, "gemma4_inter_token_seconds");
+  auto gauge = [&out](const char* name, const char* help, const std::string& value) {
+    header(out, name, "gauge", help);
+    out += std::string(name) + " " + value + "\n";
+  };
+  gauge("gemma4_slots_busy", "KV cache slots generating now.", std::to_string(load_.slots_busy));
+  gauge("gemma4_slots_total", "KV cache slots (serve --parallel).", std::to_string(load_.slots_total));
+  gauge("gemma4_queue_depth", "Sequences waiting for a slot.", std::to_string(load_.queued));
+  gauge("gemma4_queue_limit", "Most sequences that may wait before requests get 429.", std::to_string(load_.queue_limit));
+  gauge("gemma4_kv_cache_tokens", "KV cache positions held by running sequences.", std::to_string(load_.kv_tokens));
+  gauge("gemma4_kv_cache_capacity_tokens", "KV cache positions of all slots.", std::to_string(load_.kv_capacity));
+  const double ratio = load_.kv_capacity > 0 ? static_cast<double>(load_.kv_tokens) / static_cast<double>(load_.kv_capacity) : 0.0;
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.6f", ratio);
+  gauge("gemma4_kv_cache_usage_ratio", "Share of the KV cache positions in use.", buffer);
+  gauge("gemma4_kv_cache_bytes", "Bytes of KV cache memory (all slots).", std::to_string(load_.kv_bytes));
   return out;
+}
+
+void ServerMetrics::set_load(const ServerLoad& load) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  load_ = load;
 }
 
 std::string metrics_endpoint_label(std::string_view path) {

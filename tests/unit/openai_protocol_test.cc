@@ -163,8 +163,11 @@ TEST(OpenAiRequest, MissingAndIllTypedFieldsAreNamed) {
       {chat_with(R"("stream": "yes")"), "stream"},
       {chat_with(R"("stream_options": true)"), "stream_options"},
       {chat_with(R"("stream_options": {"include_usage": 1})"), "stream_options.include_usage"},
-      {chat_with(R"("n": 2)"), "n"},
-      {chat_with(R"("logprobs": true)"), "logprobs"},
+      {chat_with(R"("n": 0)"), "n"},
+      {chat_with(R"("n": 17)"), "n"},
+      {chat_with(R"("logprobs": 1)"), "logprobs"},
+      {chat_with(R"("logprobs": true, "top_logprobs": 21)"), "top_logprobs"},
+      {chat_with(R"("top_logprobs": 2)"), "top_logprobs"},
       {chat_with(R"("tools": [{"type": "function"}])"), "tools[0].function"},
   };
   for (const Case& c : cases) {
@@ -174,6 +177,40 @@ TEST(OpenAiRequest, MissingAndIllTypedFieldsAreNamed) {
     // The message names the field too (a person reads it, not only a program).
     EXPECT_NE(std::string(e.what()).find(c.param), std::string::npos) << e.what();
   }
+}
+
+TEST(OpenAiRequest, ChoicesAndLogprobs) {
+  auto chat = parse_chat_completion_request(R"({"messages": [{"role": "user", "content": "hi"}], "n": 3,
+      "logprobs": true, "top_logprobs": 4})");
+  EXPECT_EQ(chat.n, 3);
+  EXPECT_EQ(chat.top_logprobs, 4);
+  chat = parse_chat_completion_request(R"({"messages": [{"role": "user", "content": "hi"}], "logprobs": false})");
+  EXPECT_EQ(chat.top_logprobs, -1);
+  auto completion = parse_completion_request(R"({"prompt": "a", "logprobs": 2})");
+  EXPECT_EQ(completion.top_logprobs, 2);
+  EXPECT_EQ(completion_error(R"({"prompt": "a", "logprobs": 6})").param(), "logprobs");
+}
+
+TEST(OpenAiResponse, LogprobsShapes) {
+  ResponseInfo info{Endpoint::ChatCompletions, "chatcmpl-1", 5, "m"};
+  const std::vector<TokenLogprobEntry> entries = {{"Hi", -0.5f, {{"Hi", -0.5f}, {"Yo", -1.25f}}}};
+  const auto chat = nlohmann::json::parse(render_stream_text(info, "Hi", 1, &entries).substr(6));
+  EXPECT_EQ(chat["choices"][0]["index"], 1);
+  const auto& content = chat["choices"][0]["logprobs"]["content"][0];
+  EXPECT_EQ(content["token"], "Hi");
+  EXPECT_EQ(content["logprob"], -0.5);
+  EXPECT_EQ(content["bytes"], nlohmann::json::array({72, 105}));
+  EXPECT_EQ(content["top_logprobs"][1]["token"], "Yo");
+  EXPECT_EQ(content["top_logprobs"][1]["logprob"], -1.25);
+  info.endpoint = Endpoint::Completions;
+  const std::vector<CompletionChoice> choices = {{"Hi", "stop", &entries}, {"Yo", "length", nullptr}};
+  const auto whole = nlohmann::json::parse(render_completion_choices(info, choices, {3, 2}));
+  EXPECT_EQ(whole["choices"][1]["index"], 1);
+  EXPECT_TRUE(whole["choices"][1]["logprobs"].is_null());
+  EXPECT_EQ(whole["choices"][0]["logprobs"]["tokens"][0], "Hi");
+  EXPECT_EQ(whole["choices"][0]["logprobs"]["token_logprobs"][0], -0.5);
+  EXPECT_EQ(whole["choices"][0]["logprobs"]["top_logprobs"][0]["Yo"], -1.25);
+  EXPECT_EQ(whole["choices"][0]["logprobs"]["text_offset"][0], 0);
 }
 
 TEST(OpenAiRequest, Completion) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "command_registry.h"
+#include "progress_bar.h"
 
 namespace {
 
@@ -19,6 +20,8 @@ struct ConvertArgs {
   std::string out;
   std::vector<std::string> to;  // {"hf", DIR}
   std::string type;
+  bool offline = false;
+  bool quiet = false;
 };
 
 void run_convert(const ConvertArgs& args) {
@@ -30,6 +33,8 @@ void run_convert(const ConvertArgs& args) {
   gemma4::ConvertOptions options;
   options.format = to_hf ? "hf" : "gguf";
   options.type = args.type;
+  options.source.allow_download = !args.offline;
+  options.source.progress = gemma4::cli::stderr_progress(args.quiet);
   const std::string output = to_hf ? args.to[1] : args.out;
   const gemma4::ConvertReport report = gemma4::convert_model(args.model, output, options);
   if (to_hf) {
@@ -52,5 +57,7 @@ GEMMA4_REGISTER_COMMAND(convert, [](CLI::App& app) {
       ->expected(2);
   sub->add_option("--type", args->type,
                   "Storage type of the matrices: f32 (default), bf16, f16, q8_0, q4_0 (GGUF); f32, bf16, f16 (hf)");
+  sub->add_flag("--offline", args->offline, "Use the local caches only; never download the model");
+  sub->add_flag("--quiet", args->quiet, "No progress bar on stderr");
   sub->callback([args] { run_convert(*args); });
 });

@@ -1,9 +1,11 @@
 // gemma4 serve: an OpenAI-compatible HTTP server (chat completions, completions, embeddings, models, health,
 // metrics) for one model.
-// The wire format lives in src/serve/openai_protocol; this file is the socket, the model and the lock around it.
-// Requests are accepted concurrently but generate one at a time (one model, one KV cache); consecutive chat
-// turns reuse the cached prompt prefix.
+// The wire format lives in src/serve/openai_protocol, the continuous batching in src/serve/scheduler
+// (gemma4/serve_scheduler.h); this file is the socket and the wiring. Text requests join the running batch
+// (--parallel slots, a bounded queue, 429 beyond it); prompts with images or audio and embeddings run on the
+// engine thread between batch steps.
 #include <gemma4/audio_features.h>
+#include <gemma4/batch.h>
 #include <gemma4/causal_lm.h>
 #include <gemma4/image.h>
 #include <gemma4/error.h>
@@ -27,6 +29,7 @@
 #include <gemma4/openai.h>
 #include <gemma4/openai_embeddings.h>
 #include <gemma4/serve_metrics.h>
+#include <gemma4/serve_scheduler.h>
 
 namespace {
 
@@ -44,6 +47,10 @@ struct ServeArgs {
   std::string alias;
   std::string mmproj;
   std::string api_key;  // empty: no key needed
+  int64_t parallel = 0;       // 0: gemma4::default_parallel
+  int64_t queue = -1;         // -1: 2 x parallel
+  int64_t batch_chunk = 128;  // prompt tokens per sequence per step
+  double timeout = 600;       // seconds; 0: none
 };
 
 // Set by SIGINT/SIGTERM: the listener stops and a running generation ends at its next token.
@@ -128,7 +135,7 @@ class ModelServer {
   // attention, which CausalLM refuses (`embedder`, with its tokenizer if it has one).
   ModelServer(std::unique_ptr<gemma4::CausalLM> lm, std::unique_ptr<gemma4::Backbone> embedder,
               std::unique_ptr<gemma4::Tokenizer> embedder_tokenizer, std::string model_id, int64_t context,
-              std::string api_key)
+              std::string api_key, const gemma4::serve::SchedulerOptions& scheduler_options)
       : lm_(std::move(lm)),
         embedder_(std::move(embedder)),
         embedder_tokenizer_(std::move(embedder_tokenizer)),
@@ -137,7 +144,11 @@ class ModelServer {
         created_(unix_seconds()),
         api_key_(std::move(api_key)) {
     if (lm_) template_options_ = lm_->chat_template_options();
+    if (lm_) scheduler_ = std::make_unique<gemma4::serve::Scheduler>(*lm_, scheduler_options, &metrics_);
   }
+
+  // Null for an embedding model (nothing generates).
+  gemma4::serve::Scheduler* scheduler() { return scheduler_.get(); }
 
   gemma4::serve::ServerMetrics& metrics() { return metrics_; }
 
@@ -158,6 +169,9 @@ class ModelServer {
         case Endpoint::ChatCompletions:
         case Endpoint::Completions: return complete(endpoint, request, response, arrived, in_flight);
       }
+    } catch (const gemma4::serve::Overloaded& e) {
+      response.set_header("Retry-After", std::to_string(e.retry_after_seconds()));
+      send_error(response, e);
     } catch (const ApiError& e) {
       send_error(response, e);
     } catch (const gemma4::Error& e) {  // the library refusing the input (e.g. a prompt longer than the context)
@@ -176,6 +190,8 @@ class ModelServer {
     gemma4::serve::ResponseInfo info;
     bool include_usage = false;
     gemma4::serve::ChatReplyOptions reply;  // chat completions: stop strings, parallel calls, call ids
+    int choices = 1;                        // n
+    int top_logprobs = -1;                  // -1: none
     // For the latency histograms: when the request arrived and when its last token came.
     Clock::time_point arrived;
     mutable Clock::time_point last_token;
@@ -195,9 +211,9 @@ class ModelServer {
     job.last_token = now;
   }
 
-  void count_tokens(const Job& job, const gemma4::GenerationResult& result) {
+  void count_tokens(const Job& job, const std::vector<gemma4::GenerationResult>& results) {
     metrics_.add_prompt_tokens(static_cast<int64_t>(job.prompt.size()));
-    metrics_.add_generated_tokens(static_cast<int64_t>(result.tokens.size()));
+    for (const auto& result : results) metrics_.add_generated_tokens(static_cast<int64_t>(result.tokens.size()));
   }
 
   // POST /v1/embeddings: all inputs in one Backbone::forward, right-padded, each row's padding masked out.
@@ -254,8 +270,10 @@ class ModelServer {
     gemma4::ForwardOptions options;
     options.compute_logits = false;
     gemma4::BackboneOutputs outputs;
-    {
-      std::lock_guard<std::mutex> lock(generation_mutex_);  // the model's threads are busy with one job at a time
+    if (scheduler_) {
+      scheduler_->run_exclusive([&] { outputs = backbone.forward(inputs, options); });  // between batch steps
+    } else {
+      std::lock_guard<std::mutex> lock(embedding_mutex_);  // the model's threads serve one request at a time
       outputs = backbone.forward(inputs, options);
     }
     metrics_.add_prompt_tokens(total);
@@ -300,33 +318,156 @@ class ModelServer {
     job->reply.in_thought_channel = gemma4::serve::prompt_opens_thought_channel(text);
     job->reply.call_id_prefix = id_suffix;
 
-    if (endpoint == Endpoint::ChatCompletions && !parsed.stream) {
-      gemma4::serve::ChatReplyBuilder reply(job->reply);
-      gemma4::GenerationResult result = generate_chat(*job, reply, [](const gemma4::OutputDelta&) { return true; });
-      return send_json(response, 200,
-                       gemma4::serve::render_chat_completion(job->info, reply.reply(),
-                                                             reply.finish_reason(result.stop_reason),
-                                                             usage(*job, result)));
+    job->choices = parsed.n;
+    job->top_logprobs = parsed.top_logprobs;
+    if (has_media && (job->choices > 1 || job->top_logprobs >= 0)) {
+      throw ApiError(400, "'n' > 1 and 'logprobs' are not supported with images or audio", job->choices > 1 ? "n" : "logprobs",
+                     "unsupported_parameter");
     }
     if (!parsed.stream) {
-      gemma4::GenerationResult result;
-      {
-        std::lock_guard<std::mutex> lock(generation_mutex_);
-        result = lm_->generate(job->prompt, job->media, job->config, [&](int32_t token, const std::string&) {
-          if (token >= 0) note_token(*job);
-          return !g_stop_requested.load();
-        });
+      std::vector<Choice> choices = make_choices(*job);
+      const std::vector<gemma4::GenerationResult> results = run(*job, choices, nullptr);
+      const gemma4::serve::Usage total = usage(*job, results);
+      if (endpoint == Endpoint::ChatCompletions) {
+        std::vector<gemma4::serve::ChatChoice> out;
+        for (size_t c = 0; c < choices.size(); ++c) {
+          out.push_back({&choices[c].reply->reply(), chat_finish(choices[c], results[c]), logprobs_of(*job, choices[c])});
+        }
+        return send_json(response, 200, gemma4::serve::render_chat_completion_choices(job->info, out, total));
       }
-      count_tokens(*job, result);
-      return send_json(response, 200,
-                       gemma4::serve::render_completion(job->info, result.text,
-                                                        gemma4::serve::finish_reason(result.stop_reason),
-                                                        usage(*job, result)));
+      std::vector<gemma4::serve::CompletionChoice> out;
+      for (size_t c = 0; c < choices.size(); ++c) {
+        out.push_back({choices[c].text, gemma4::serve::finish_reason(results[c].stop_reason), logprobs_of(*job, choices[c])});
+      }
+      return send_json(response, 200, gemma4::serve::render_completion_choices(job->info, out, total));
     }
+    // Streamed: queued now, so that a full server answers 429 before the stream starts.
+    auto ticket = has_media ? nullptr : submit(*job);
     response.set_header("Cache-Control", "no-cache");
-    response.set_chunked_content_provider("text/event-stream", [this, job, in_flight](size_t, httplib::DataSink& sink) {
-      return stream(*job, sink);
+    response.set_chunked_content_provider("text/event-stream", [this, job, in_flight, ticket](size_t, httplib::DataSink& sink) {
+      return stream(*job, ticket, sink);
     });
+  }
+
+  // One choice of a request being generated: its reply (chat) or text (completions), and its log-probabilities.
+  struct Choice {
+    std::unique_ptr<gemma4::serve::ChatReplyBuilder> reply;
+    std::unique_ptr<gemma4::serve::ChatTokenDecoder> decoder;
+    std::string text;
+    std::vector<gemma4::serve::TokenLogprobEntry> logprobs;  // all of them (whole answers)
+    std::vector<gemma4::serve::TokenLogprobEntry> unsent;    // not yet in a chunk (streams)
+    bool started = false;                                   // stream: role chunk sent
+  };
+
+  std::vector<Choice> make_choices(const Job& job) const {
+    std::vector<Choice> choices(static_cast<size_t>(job.choices));
+    for (Choice& choice : choices) {
+      if (job.info.endpoint == Endpoint::ChatCompletions) {
+        choice.reply = std::make_unique<gemma4::serve::ChatReplyBuilder>(job.reply);
+        choice.decoder = std::make_unique<gemma4::serve::ChatTokenDecoder>(*lm_->tokenizer());
+      }
+    }
+    return choices;
+  }
+
+  const std::vector<gemma4::serve::TokenLogprobEntry>* logprobs_of(const Job& job, const Choice& choice) const {
+    return job.top_logprobs >= 0 ? &choice.logprobs : nullptr;
+  }
+
+  // ChatReplyBuilder's finish_reason; a timeout or a shutdown cut the reply short like the token limit.
+  static std::string chat_finish(const Choice& choice, const gemma4::GenerationResult& result) {
+    const bool cut = result.stop_reason == "timeout" || result.stop_reason == "shutdown";
+    return choice.reply->finish_reason(cut ? "max_tokens" : result.stop_reason);
+  }
+
+  std::shared_ptr<gemma4::serve::Ticket> submit(const Job& job) {
+    if (g_stop_requested) throw ApiError(503, "the server is shutting down", "", "server_shutting_down");
+    return scheduler_->submit(job.prompt, job.config, job.top_logprobs, job.choices);
+  }
+
+  // Generates every choice of `job`. Each token goes into its choice (the chat reply's parser, or the text)
+  // and, when `on_update` is set (streams), on_update(c, delta, text) gets what became certain; its false
+  // (the client is gone) cancels the request. Requests with images or audio run alone, between batch steps.
+  using OnUpdate = std::function<bool(int choice, const gemma4::OutputDelta& delta, const std::string& text)>;
+  std::vector<gemma4::GenerationResult> run(const Job& job, std::vector<Choice>& choices, const OnUpdate& on_update,
+                                            std::shared_ptr<gemma4::serve::Ticket> ticket = nullptr) {
+    std::vector<gemma4::GenerationResult> results(choices.size());
+    std::vector<bool> live(choices.size(), true);
+    const gemma4::Tokenizer& tokenizer = *lm_->tokenizer();
+    // false: stop this choice (its reply is over, or the client is gone).
+    auto take = [&](int c, const gemma4::TokenEvent& event) {
+      Choice& choice = choices[static_cast<size_t>(c)];
+      if (event.token >= 0) {
+        note_token(job);
+        if (job.top_logprobs >= 0) {
+          gemma4::serve::TokenLogprobEntry entry{tokenizer.token_bytes(event.token), event.logprob, {}};
+          for (const auto& alternative : event.top) entry.top.emplace_back(tokenizer.token_bytes(alternative.token), alternative.logprob);
+          choice.logprobs.push_back(entry);
+          choice.unsent.push_back(std::move(entry));
+        }
+      }
+      gemma4::OutputDelta delta;
+      std::string text;
+      if (choice.reply) {
+        if (event.token >= 0) delta = choice.reply->feed(choice.decoder->push(event.token));
+      } else {
+        text = event.text;
+        choice.text += text;
+      }
+      bool keep = !choice.reply || !choice.reply->ended();
+      if (on_update && (!delta.empty() || !text.empty())) keep = on_update(c, delta, text) && keep;
+      return keep && !g_stop_requested.load();
+    };
+    if (!job.media.images.empty() || !job.media.audio.empty()) {
+      scheduler_->run_exclusive([&] {
+        results[0] = lm_->generate(job.prompt, job.media, job.config, [&](int32_t token, const std::string& text) {
+          gemma4::TokenEvent event;
+          event.token = token;
+          event.text = text;
+          return take(0, event);
+        });
+      });
+    } else {
+      if (!ticket) ticket = submit(job);
+      std::vector<gemma4::serve::TicketEvent> events;
+      bool cancelled_all = false;
+      while (ticket->take(events, std::chrono::milliseconds(100))) {
+        for (gemma4::serve::TicketEvent& event : events) {
+          const size_t c = static_cast<size_t>(event.choice);
+          if (event.done) {
+            results[c] = std::move(*event.done);
+            live[c] = false;
+            continue;
+          }
+          if (live[c] && !take(event.choice, event.token)) {
+            live[c] = false;
+            ticket->cancel(event.choice, g_stop_requested ? "shutdown" : "callback");
+          }
+        }
+        events.clear();
+        if (g_stop_requested && !cancelled_all) {  // graceful shutdown: end every stream at its next step
+          ticket->cancel(-1, "shutdown");
+          cancelled_all = true;
+        }
+      }
+    }
+    count_tokens(job, results);
+    for (size_t c = 0; c < choices.size(); ++c) {
+      if (results[c].stop_reason.rfind("error", 0) == 0) {
+        throw ApiError(results[c].stop_reason.find("error: ") == 0 ? 400 : 500,
+                       results[c].stop_reason == "error" ? "internal error: the batch step failed"
+                                                         : results[c].stop_reason.substr(7));
+      }
+      Choice& choice = choices[c];
+      if (!choice.reply) continue;
+      const gemma4::OutputDelta last = choice.reply->finish(choice.decoder->flush());
+      if (on_update && !last.empty()) on_update(static_cast<int>(c), last, {});
+      for (const gemma4::OutputParseError& error : choice.reply->reply().errors) {
+        std::fprintf(stderr, "%s: malformed tool call kept as content (byte %zu: %s)\n", job.info.id.c_str(),
+                     error.offset, error.message.c_str());
+      }
+    }
+    return results;
   }
 
   // Decodes the request's image and audio parts; a model without the encoder, or bytes that are not an
@@ -357,77 +498,58 @@ class ModelServer {
     return media;
   }
 
-  // Generates a chat reply: tokens decoded with their markup into `reply`, each delta handed to `on_delta`
-  // (false: the client is gone, stop). Ends at the model's stop token or when the reply is over (end marker,
-  // stop string, first call without parallel calls).
-  template <class OnDelta>
-  gemma4::GenerationResult generate_chat(const Job& job, gemma4::serve::ChatReplyBuilder& reply, OnDelta on_delta) {
-    gemma4::serve::ChatTokenDecoder decoder(*lm_->tokenizer());
-    bool connected = true;
-    gemma4::GenerationResult result;
-    {
-      std::lock_guard<std::mutex> lock(generation_mutex_);
-      result = lm_->generate(job.prompt, job.media, job.config, [&](int32_t token, const std::string&) {
-        if (token >= 0) note_token(job);
-        if (token >= 0 && connected) {
-          const gemma4::OutputDelta delta = reply.feed(decoder.push(token));
-          if (!delta.empty()) connected = on_delta(delta);
-        }
-        return connected && !reply.ended() && !g_stop_requested.load();
-      });
-    }
-    count_tokens(job, result);
-    const gemma4::OutputDelta last = reply.finish(decoder.flush());
-    if (connected && !last.empty()) on_delta(last);
-    for (const gemma4::OutputParseError& error : reply.reply().errors) {
-      std::fprintf(stderr, "%s: malformed tool call kept as content (byte %zu: %s)\n", job.info.id.c_str(),
-                   error.offset, error.message.c_str());
-    }
-    return result;
-  }
-
   // Runs a streamed request inside httplib's content provider; false drops the connection (client gone).
-  bool stream(const Job& job, httplib::DataSink& sink) {
-    auto write = [&sink](const std::string& event) { return event.empty() || sink.write(event.data(), event.size()); };
-    bool connected = write(gemma4::serve::render_stream_start(job.info));
+  bool stream(const Job& job, std::shared_ptr<gemma4::serve::Ticket> ticket, httplib::DataSink& sink) {
+    using namespace gemma4::serve;
+    bool connected = true;
+    auto write = [&](const std::string& event) {
+      if (connected && !event.empty()) connected = sink.write(event.data(), event.size());
+      return connected;
+    };
+    std::vector<Choice> choices = make_choices(job);
+    auto start = [&](int c) {
+      if (!choices[static_cast<size_t>(c)].started) write(render_stream_start(job.info, c));
+      choices[static_cast<size_t>(c)].started = true;
+    };
+    for (int c = 0; c < job.choices; ++c) start(c);
     try {
-      gemma4::GenerationResult result;
-      std::string finish;
-      if (job.info.endpoint == Endpoint::ChatCompletions) {
-        gemma4::serve::ChatReplyBuilder reply(job.reply);
-        if (connected) {
-          result = generate_chat(job, reply, [&](const gemma4::OutputDelta& delta) {
-            return connected = write(gemma4::serve::render_stream_delta(job.info, delta));
-          });
-        }
-        finish = reply.finish_reason(result.stop_reason);
-      } else {
-        std::lock_guard<std::mutex> lock(generation_mutex_);
-        if (connected) {
-          result = lm_->generate(job.prompt, job.media, job.config, [&](int32_t token, const std::string& text) {
-            if (token >= 0) note_token(job);
-            if (!text.empty() && connected) connected = write(gemma4::serve::render_stream_text(job.info, text));
-            return connected && !g_stop_requested.load();
-          });
-        }
-        finish = gemma4::serve::finish_reason(result.stop_reason);
-        count_tokens(job, result);
-      }
+      const std::vector<gemma4::GenerationResult> results = run(
+          job, choices,
+          [&](int c, const gemma4::OutputDelta& delta, const std::string& text) {
+            Choice& choice = choices[static_cast<size_t>(c)];
+            const std::vector<TokenLogprobEntry>* logprobs = job.top_logprobs >= 0 ? &choice.unsent : nullptr;
+            write(choice.reply ? render_stream_delta(job.info, delta, c, logprobs)
+                               : render_stream_text(job.info, text, c, logprobs));
+            choice.unsent.clear();
+            return connected;
+          },
+          ticket);
       if (!connected) return false;
-      write(gemma4::serve::render_stream_finish(job.info, finish));
-      if (job.include_usage) write(gemma4::serve::render_stream_usage(job.info, usage(job, result)));
+      for (size_t c = 0; c < choices.size(); ++c) {
+        const Choice& choice = choices[c];
+        const std::string finish = choice.reply ? chat_finish(choice, results[c]) : finish_reason(results[c].stop_reason);
+        // Tokens whose text was held back (or that made none) go with the closing chunk.
+        write(render_stream_finish(job.info, finish, static_cast<int>(c),
+                                   job.top_logprobs >= 0 ? &choice.unsent : nullptr));
+      }
+      if (job.include_usage) write(render_stream_usage(job.info, usage(job, results)));
+    } catch (const ApiError& e) {
+      write(render_stream_error(e));
     } catch (const gemma4::Error& e) {
-      write(gemma4::serve::render_stream_error(ApiError(400, e.what())));
+      write(render_stream_error(ApiError(400, e.what())));
     } catch (const std::exception& e) {
-      write(gemma4::serve::render_stream_error(ApiError(500, std::string("internal error: ") + e.what())));
+      write(render_stream_error(ApiError(500, std::string("internal error: ") + e.what())));
     }
-    write(gemma4::serve::render_stream_done());
+    if (!connected) return false;
+    write(render_stream_done());
     sink.done();
     return true;
   }
 
-  static gemma4::serve::Usage usage(const Job& job, const gemma4::GenerationResult& result) {
-    return {static_cast<int64_t>(job.prompt.size()), static_cast<int64_t>(result.tokens.size())};
+  static gemma4::serve::Usage usage(const Job& job, const std::vector<gemma4::GenerationResult>& results) {
+    int64_t generated = 0;
+    for (const auto& result : results) generated += static_cast<int64_t>(result.tokens.size());
+    return {static_cast<int64_t>(job.prompt.size()), generated};
   }
 
   uint64_t fresh_seed() {
@@ -452,7 +574,8 @@ class ModelServer {
   int64_t created_;
   std::string api_key_;
   gemma4::serve::ServerMetrics metrics_;
-  std::mutex generation_mutex_;  // one generation at a time: one model, one KV cache
+  std::mutex embedding_mutex_;  // an embedding model (no scheduler): one forward at a time
+  std::unique_ptr<gemma4::serve::Scheduler> scheduler_;  // last: its engine thread stops before the rest goes
   std::mutex random_mutex_;
   std::mt19937_64 random_{std::random_device{}()};
   uint64_t request_count_ = 0;
@@ -506,8 +629,27 @@ void run_serve(const ServeArgs& args) {
   if (api_key.empty()) {
     if (const char* from_env = std::getenv("GEMMA4_API_KEY")) api_key = from_env;
   }
+  // Continuous batching: --parallel KV slots (default from the model's KV size and the free memory), a queue
+  // of twice that, prompts run --batch-chunk tokens per step beside the others' decode rows.
+  if (args.parallel < 0 || args.batch_chunk <= 0 || args.timeout < 0) {
+    throw gemma4::Error("--parallel must be >= 0, --batch-chunk > 0 and --timeout >= 0");
+  }
+  gemma4::serve::SchedulerOptions scheduling;
+  scheduling.context = args.context;
+  scheduling.prefill_chunk = args.batch_chunk;
+  scheduling.timeout_seconds = args.timeout;
+  if (lm) {
+    scheduling.parallel = args.parallel > 0 ? args.parallel : gemma4::default_parallel(lm->config(), args.context, args.batch_chunk);
+    std::fprintf(stderr, "gemma4 serve: %lld parallel sequences, %.1f MiB of KV cache\n",
+                 static_cast<long long>(scheduling.parallel),
+                 static_cast<double>(scheduling.parallel * gemma4::kv_bytes_per_sequence(lm->config(), args.context, args.batch_chunk)) / (1 << 20));
+  }
+  scheduling.queue_limit = args.queue >= 0 ? args.queue : 2 * scheduling.parallel;
+  // Every running and queued request holds an HTTP worker thread while it waits, plus a few for the rest.
+  const size_t http_threads = static_cast<size_t>(scheduling.parallel + scheduling.queue_limit + 8);
+  server.new_task_queue = [http_threads] { return new httplib::ThreadPool(http_threads); };
   ModelServer model_server(std::move(lm), std::move(embedder), std::move(embedder_tokenizer), model_id, args.context,
-                           api_key);
+                           api_key, scheduling);
 
   const httplib::Server::Handler handler = [&model_server](const httplib::Request& request,
                                                            httplib::Response& response) {
@@ -554,7 +696,7 @@ void run_serve(const ServeArgs& args) {
 GEMMA4_REGISTER_COMMAND(serve, [](CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();
   auto* sub = app.add_subcommand("serve", "Serve the model over an OpenAI-compatible HTTP API");
-  sub->add_option("--model", args->model, "Model folder, GGUF file, preset name, or builtin:tiny")->required();
+  sub->add_option("--model", args->model, "Model folder, GGUF file, preset name, builtin:small or builtin:tiny")->required();
   sub->add_option("--host", args->host, "Address to listen on");
   sub->add_option("--port", args->port, "Port to listen on (0 = any free port, printed at start)");
   sub->add_option("--context", args->context, "Context length (KV cache positions)");
@@ -563,5 +705,11 @@ GEMMA4_REGISTER_COMMAND(serve, [](CLI::App& app) {
   sub->add_option("--alias", args->alias, "Model id reported by /v1/models (default: the --model basename)");
   sub->add_option("--api-key", args->api_key,
                   "Require 'Authorization: Bearer KEY' on every endpoint but /health (default: $GEMMA4_API_KEY)");
+  sub->add_option("--parallel", args->parallel,
+                  "Sequences generated at once, each with its own KV cache slot (default: as many as fit in a quarter "
+                  "of the free memory, at most 8)");
+  sub->add_option("--queue", args->queue, "Requests waiting for a slot before new ones get 429 (default: 2 x parallel)");
+  sub->add_option("--batch-chunk", args->batch_chunk, "Prompt tokens a sequence runs per batch step (default 128)");
+  sub->add_option("--timeout", args->timeout, "Seconds a request may generate before it is ended (0: no limit; default 600)");
   sub->callback([args] { run_serve(*args); });
 });

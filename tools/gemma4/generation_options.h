@@ -7,6 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "progress_bar.h"
+
 #include <string>
 #include <vector>
 
@@ -34,9 +36,12 @@ struct GenerationOptions {
   std::string tools;              // a JSON file: the list of tool declarations offered to the model
   bool thinking = false;
   bool show_thinking = false;
+  bool offline = false;  // caches only: nothing is downloaded
+  bool quiet = false;    // no progress bar
 
   void add_to(CLI::App* app) {
-    app->add_option("--model", model, "Model folder, GGUF file, preset name, or builtin:tiny")->required();
+    app->add_option("--model", model, "Model folder, GGUF file, preset name, hf:// / kaggle:// / modelscope:// handle (downloaded when not "
+                    "cached), builtin:small (trained here, docs/builtin_small.md) or builtin:tiny (random weights)")->required();
     app->add_option("--max-tokens", max_tokens, "Most tokens to generate");
     app->add_option("--temperature", temperature, "Sampling temperature (0 = greedy)");
     app->add_option("--top-k", top_k, "Keep the k most likely tokens (0 = all)");
@@ -57,6 +62,8 @@ struct GenerationOptions {
     app->add_option("--tools", tools, "A JSON file with the list of tools the model may call (OpenAI shape)");
     app->add_flag("--thinking", thinking, "Let the model think before answering (enable_thinking)");
     app->add_flag("--show-thinking", show_thinking, "Print the model's thinking to stderr");
+    app->add_flag("--offline", offline, "Use the local caches only; never download the model (as HF_HUB_OFFLINE=1)");
+    app->add_flag("--quiet", quiet, "No progress bar on stderr");
   }
 
   CausalLM::Options lm_options() const {
@@ -66,6 +73,8 @@ struct GenerationOptions {
     options.chat_template_file = chat_template;
     options.mmproj = mmproj;
     options.threads = threads;
+    options.allow_download = !offline;
+    options.progress = stderr_progress(quiet);
     return options;
   }
 
