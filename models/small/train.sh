@@ -19,13 +19,13 @@ GEMMA4=$BUILD/bin/gemma4
 TRAIN_VOCAB=$BUILD/bin/train_vocab
 PYTHON=/usr/bin/python3
 WORK=${WORK:-/tmp/gemma4_small_train}
-STEPS=${STEPS:-1200}
+STEPS=${STEPS:-2400}
 LR=${LR:-3e-3}
-BATCH=${BATCH:-8}
+BATCH=${BATCH:-4}
 SEQ=${SEQ:-256}
-WARMUP=${WARMUP:-60}
-EVAL_EVERY=${EVAL_EVERY:-100}
-CHECKPOINT_EVERY=${CHECKPOINT_EVERY:-50}
+WARMUP=${WARMUP:-50}
+EVAL_EVERY=${EVAL_EVERY:-400}
+CHECKPOINT_EVERY=${CHECKPOINT_EVERY:-100}
 VOCAB=4096
 SEED=1
 PROMPT="Psalms 23"   # the README's first command: a chapter name, as the chat-form training data has them
@@ -53,9 +53,9 @@ if [ "${SKIP_TRAIN:-0}" != 1 ]; then
 
   log "training: $STEPS steps of $BATCH x $SEQ tokens, lr $LR (warm-up $WARMUP, cosine to 0.1x)"
   "$GEMMA4" finetune --model "$WORK/init" --full --data "$WORK/corpus/train.jsonl" --eval "$WORK/corpus/heldout.jsonl" \
-    --steps $STEPS --lr $LR --batch $BATCH --seq-len $SEQ --warmup $WARMUP --final-lr-ratio 0.1 \
-    --weight-decay 0.01 --max-grad-norm 1.0 --eval-every $EVAL_EVERY --checkpoint-every $CHECKPOINT_EVERY \
-    --seed $SEED --out "$WORK/run" 2>&1 | tee "$WORK/train.log"
+    --steps $STEPS --lr $LR --batch $BATCH --seq-len $SEQ --warmup $WARMUP --min-lr-ratio 0.1 \
+    --weight-decay 0.01 --clip 1.0 --eval-every $EVAL_EVERY --checkpoint-every $CHECKPOINT_EVERY \
+    --seed $SEED --print-every 10 --out "$WORK/run" 2>&1 | tee "$WORK/train.log"
 fi
 
 [ -d "$WORK/run/model" ] || die "no trained model in $WORK/run/model"
