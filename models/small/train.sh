@@ -7,7 +7,7 @@
 #   bash models/small/train.sh [BUILD_DIR]          (BUILD_DIR default: build)
 #
 # Environment: WORK (scratch folder, default /tmp/gemma4_small_train), STEPS, LR, BATCH, SEQ, WARMUP, EVAL_EVERY,
-# CHECKPOINT_EVERY (the training schedule; defaults are the committed run's), SKIP_TRAIN=1 (export and evaluate
+# CHECKPOINT_EVERY, STAGE2_STEPS (0: no stage 2), STAGE2_LR (the training schedule; defaults are the committed run's), SKIP_TRAIN=1 (export and evaluate
 # the last checkpoint of an earlier run, e.g. one stopped early with Ctrl-C), EXPORT=0 (leave models/small alone).
 # Needs: apt-get install bible-kjv (the corpus), the gemma4 CLI and train_vocab built in BUILD_DIR
 # (ninja -C build gemma4_cli train_vocab).
@@ -26,6 +26,8 @@ SEQ=${SEQ:-256}
 WARMUP=${WARMUP:-50}
 EVAL_EVERY=${EVAL_EVERY:-250}
 CHECKPOINT_EVERY=${CHECKPOINT_EVERY:-100}
+STAGE2_STEPS=${STAGE2_STEPS:-1500}
+STAGE2_LR=${STAGE2_LR:-1.5e-3}
 VOCAB=4096
 SEED=1
 PROMPT="Psalms 23"   # the README's first command: a chapter name, as the chat-form training data has them
@@ -44,29 +46,41 @@ log "vocabulary ($VOCAB pieces) -> $WORK/vocab"
 "$TRAIN_VOCAB" --input "$WORK/corpus/train.txt" --vocab-size $VOCAB --out "$WORK/vocab" --threads 2 \
   --chat-template "$ROOT/src/text/templates/gemma4-e-series.jinja"
 
+# One training stage: finetune --full from INIT into OUT_RUN (OUT_RUN/model is the trained Hugging Face folder).
+train_stage() {  # train_stage NAME INIT OUT_RUN STEPS LR WARMUP SEED
+  local name=$1 init=$2 run=$3 steps=$4 lr=$5 warmup=$6 seed=$7
+  log "$name: $steps steps of $BATCH x $SEQ tokens from $init, lr $lr (warm-up $warmup, cosine to 0.1x), seed $seed"
+  "$GEMMA4" finetune --model "$init" --full --data "$WORK/corpus/train.jsonl" --eval "$WORK/corpus/eval.jsonl" \
+    --steps "$steps" --lr "$lr" --batch $BATCH --seq-len $SEQ --warmup "$warmup" --min-lr-ratio 0.1 \
+    --weight-decay 0.01 --clip 1.0 --eval-every $EVAL_EVERY --checkpoint-every $CHECKPOINT_EVERY \
+    --seed "$seed" --print-every 10 --out "$run" 2>&1 | tee "$run.log"
+  # The trained folder lacks the chat template (tokenizer_config.json); the next stage's chat data needs it.
+  cp "$WORK/vocab/tokenizer_config.json" "$HERE/generation_config.json" "$run/model/"
+}
+
 if [ "${SKIP_TRAIN:-0}" != 1 ]; then
   log "random initialisation of architecture.json -> $WORK/init"
-  rm -rf "$WORK/init" "$WORK/run"
+  rm -rf "$WORK/init" "$WORK/run" "$WORK/run2"
   "$GEMMA4" make-test-model --config "$HERE/architecture.json" --out "$WORK/init" --seed $SEED --embedding-std 0.02
   cp "$WORK/vocab/tokenizer.json" "$WORK/vocab/tokenizer.model" "$WORK/vocab/tokenizer_config.json" \
      "$HERE/generation_config.json" "$WORK/init/"
-
   # The trainer's evaluation loss (every EVAL_EVERY steps) on the first 12 held-out chapters, to keep it cheap;
   # evaluate.py below scores all 59.
   head -n 12 "$WORK/corpus/heldout.jsonl" >"$WORK/corpus/eval.jsonl"
-  log "training: $STEPS steps of $BATCH x $SEQ tokens, lr $LR (warm-up $WARMUP, cosine to 0.1x)"
-  "$GEMMA4" finetune --model "$WORK/init" --full --data "$WORK/corpus/train.jsonl" --eval "$WORK/corpus/eval.jsonl" \
-    --steps $STEPS --lr $LR --batch $BATCH --seq-len $SEQ --warmup $WARMUP --min-lr-ratio 0.1 \
-    --weight-decay 0.01 --clip 1.0 --eval-every $EVAL_EVERY --checkpoint-every $CHECKPOINT_EVERY \
-    --seed $SEED --print-every 10 --out "$WORK/run" 2>&1 | tee "$WORK/train.log"
+  # Stage 1 from random weights; stage 2 continues from its weights with fresh AdamW moments, a lower peak and
+  # a new data order (the two were one plan: stage 1 alone had to fit a loaded machine's hour).
+  train_stage "stage 1" "$WORK/init" "$WORK/run" $STEPS $LR $WARMUP $SEED
+  [ "$STAGE2_STEPS" = 0 ] || train_stage "stage 2" "$WORK/run/model" "$WORK/run2" $STAGE2_STEPS $STAGE2_LR 20 $((SEED + 1))
 fi
 
-[ -d "$WORK/run/model" ] || die "no trained model in $WORK/run/model"
+FINAL=$WORK/run
+[ -d "$WORK/run2/model" ] && FINAL=$WORK/run2
+[ -d "$FINAL/model" ] || die "no trained model in $FINAL/model"
 OUT=$HERE
 [ "${EXPORT:-1}" = 1 ] || OUT=$WORK/export
 log "export (bfloat16) -> $OUT"
 rm -rf "$WORK/export_tmp"
-"$GEMMA4" convert --model "$WORK/run/model" --to hf "$WORK/export_tmp" --type bf16
+"$GEMMA4" convert --model "$FINAL/model" --to hf "$WORK/export_tmp" --type bf16
 mkdir -p "$OUT"
 cp "$WORK/export_tmp/config.json" "$WORK/export_tmp/model.safetensors" "$OUT/"
 cp "$WORK/vocab/tokenizer.json" "$WORK/vocab/tokenizer.model" "$WORK/vocab/tokenizer_config.json" "$OUT/"
