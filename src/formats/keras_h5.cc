@@ -27,6 +27,27 @@ std::string type_description(hid_t type) {
   return std::string(kind) + " of " + std::to_string(H5Tget_size(type)) + " bytes";
 }
 
+constexpr int kMaxRank = 8;
+constexpr uint64_t kMaxDatasetBytes = uint64_t{1} << 40;  // 1 TiB: one tensor of the largest model is far less
+
+// Keras writes contiguous datasets, whose stored size is their size; a dataset that stores fewer bytes than its
+// shape needs (never written: HDF5 would return fill values) or a compressed one that expands more than
+// kMaxCompression times is refused before anything is allocated for it.
+void check_storage(hid_t dataset, const KerasDataset& entry, const std::string& file, const std::string& path) {
+  constexpr uint64_t kMaxCompression = 1024;
+  if (entry.nbytes == 0) return;
+  const hsize_t stored = H5Dget_storage_size(dataset);
+  H5Handle plist(H5Dget_create_plist(dataset), H5Pclose);
+  const H5D_layout_t layout = plist.ok() ? H5Pget_layout(plist.get()) : H5D_LAYOUT_ERROR;
+  H5Eclear2(H5E_DEFAULT);
+  const bool chunked = layout == H5D_CHUNKED;
+  if ((!chunked && stored < entry.nbytes) || (chunked && stored * kMaxCompression < entry.nbytes)) {
+    throw Error(file + ": dataset '" + path + "' has shape " + shape_to_string(entry.shape) + " (" +
+                std::to_string(entry.nbytes) + " bytes) but the file stores " + std::to_string(stored) +
+                " bytes for it (truncated, never written, or damaged)");
+  }
+}
+
 struct VisitState {
   std::vector<std::string> dataset_paths;
 };
@@ -132,8 +153,14 @@ void KerasH5Store::index_file(const std::string& file) {
     if (!space.ok() || !type.ok()) throw Error(file + ": cannot read the header of dataset '" + path + "': " + hdf5_reason());
     const int rank = H5Sget_simple_extent_ndims(space.get());
     if (rank < 0) throw Error(file + ": dataset '" + path + "' has no simple shape");
+    if (rank > kMaxRank) {
+      throw Error(file + ": dataset '" + path + "' has " + std::to_string(rank) + " dimensions, above the limit of " +
+                  std::to_string(kMaxRank));
+    }
     std::vector<hsize_t> dims(static_cast<size_t>(rank));
-    H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+    if (rank > 0 && H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr) < 0) {
+      throw Error(file + ": cannot read the shape of dataset '" + path + "': " + hdf5_reason());
+    }
 
     KerasDataset entry;
     entry.file = file;
@@ -152,9 +179,18 @@ void KerasH5Store::index_file(const std::string& file) {
                   (marked.empty() ? std::string() : " marked dtype='" + marked + "'") +
                   "; expected little-endian float32, float16 or bfloat16");
     }
-    int64_t count = 1;
-    for (int64_t dim : entry.shape) count *= dim;
+    // The byte count HDF5's header claims, multiplied out without overflow and bounded, then compared with
+    // what the file stores: a header is not trusted to size an allocation by itself.
+    uint64_t count = 1;
+    for (hsize_t dim : dims) {
+      if (dim != 0 && count > kMaxDatasetBytes / element_size / dim) {
+        throw Error(file + ": dataset '" + path + "' has shape " + shape_to_string(entry.shape) + ", more than the limit of " +
+                    std::to_string(kMaxDatasetBytes) + " bytes");
+      }
+      count *= dim;
+    }
     entry.nbytes = static_cast<size_t>(count) * element_size;
+    check_storage(dataset.get(), entry, file, path);
     auto [it, inserted] = datasets_.emplace(path, entry);
     if (!inserted) throw Error("dataset '" + path + "' appears twice: in " + it->second.file + " and in " + file);
   }
