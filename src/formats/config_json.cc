@@ -87,6 +87,15 @@ std::vector<LayerType> parse_layer_types(const json& value, const std::string& w
   return types;
 }
 
+// Gemma4Config::validate's message, prefixed with the file it came from.
+void validate_in(const Gemma4Config& config, const std::string& where) {
+  try {
+    config.validate();
+  } catch (const Error& e) {
+    throw Error(where + ": " + e.what());
+  }
+}
+
 void read_keras_fields(const json& c, Gemma4Config& config, const std::string& where) {
   config_fields::visit_fields(config, [&](const config_fields::FieldSpec& spec, auto& field) {
     if constexpr (config_fields::kIsScalar<std::remove_cvref_t<decltype(field)>>) {
@@ -138,7 +147,7 @@ Gemma4Config read_keras_config(const std::string& json_text, const std::string& 
   Gemma4Config config;
   read_keras_fields(c, config, where);
   check_config_limits(config, where);
-  config.validate();
+  validate_in(config, where);
   return config;
 }
 
@@ -269,7 +278,7 @@ Gemma4Config read_hf_config(const std::string& json_text, const std::string& whe
     if (holder->contains("keras_hub_extensions")) read_keras_fields((*holder)["keras_hub_extensions"], config, where);
   }
   check_config_limits(config, where);
-  config.validate();
+  validate_in(config, where);
   return config;
 }
 
@@ -320,7 +329,7 @@ Gemma4Config config_from_folder(const std::string& folder) {
     config.pooling_intermediate_dim = dense1.value("out_features", int64_t{0});
     config.embedding_dim = dense2.value("out_features", int64_t{0});
     check_config_limits(config, folder);
-    config.validate();
+    validate_in(config, folder);
   }
   return config;
 }

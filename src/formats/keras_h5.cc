@@ -48,15 +48,51 @@ void check_storage(hid_t dataset, const KerasDataset& entry, const std::string& 
   }
 }
 
+// The file's datasets, found by walking its groups ourselves rather than with H5Lvisit: a damaged or hostile
+// file can link a group into itself (HDF5 then recurses without end), so the depth and the number of objects
+// visited are bounded. Keras paths are a few levels deep ("layers/<name>/<sublayer>/vars/0").
+constexpr int kMaxGroupDepth = 32;
+constexpr size_t kMaxObjects = 200000;
+
 struct VisitState {
+  std::string file;
+  std::string prefix;  // the group being listed, "" or ending in "/"
+  int depth = 0;
+  size_t objects = 0;
   std::vector<std::string> dataset_paths;
+  std::string error;  // set when a bound is passed; the walk stops (no C++ exception crosses libhdf5's frames)
 };
 
 herr_t visit_link(hid_t group, const char* name, const H5L_info_t* info, void* data) {
+  auto& state = *static_cast<VisitState*>(data);
   if (info->type != H5L_TYPE_HARD) return 0;  // Keras never writes soft or external links
+  if (++state.objects > kMaxObjects) {
+    state.error = state.file + ": holds more than " + std::to_string(kMaxObjects) + " objects (a cycle of links?)";
+    return -1;
+  }
   H5Handle object(H5Oopen(group, name, H5P_DEFAULT), H5Oclose);
-  if (object.ok() && H5Iget_type(object.get()) == H5I_DATASET) {
-    static_cast<VisitState*>(data)->dataset_paths.push_back(name);
+  if (!object.ok()) return 0;
+  const H5I_type_t type = H5Iget_type(object.get());
+  const std::string path = state.prefix + name;
+  if (type == H5I_DATASET) {
+    state.dataset_paths.push_back(path);
+  } else if (type == H5I_GROUP) {
+    if (state.depth + 1 > kMaxGroupDepth) {
+      state.error = state.file + ": groups nest more than " + std::to_string(kMaxGroupDepth) + " levels deep at '" +
+                    path.substr(0, 200) + "' (a cycle of links?)";
+      return -1;
+    }
+    VisitState inner;
+    inner.file = state.file;
+    inner.prefix = path + "/";
+    inner.depth = state.depth + 1;
+    inner.objects = state.objects;
+    inner.dataset_paths = std::move(state.dataset_paths);
+    const herr_t status = H5Literate(object.get(), H5_INDEX_NAME, H5_ITER_INC, nullptr, visit_link, &inner);
+    state.objects = inner.objects;
+    state.dataset_paths = std::move(inner.dataset_paths);
+    state.error = std::move(inner.error);
+    if (status < 0) return -1;
   }
   return 0;
 }
@@ -142,7 +178,13 @@ void KerasH5Store::index_file(const std::string& file) {
   open_file->file = H5Handle(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!open_file->file.ok()) throw Error(file + ": cannot open the HDF5 file (truncated or damaged?): " + hdf5_reason());
   VisitState state;
-  if (H5Lvisit(open_file->id(), H5_INDEX_NAME, H5_ITER_INC, visit_link, &state) < 0) {
+  state.file = file;
+  const herr_t listed = H5Literate(open_file->id(), H5_INDEX_NAME, H5_ITER_INC, nullptr, visit_link, &state);
+  if (!state.error.empty()) {
+    H5Eclear2(H5E_DEFAULT);
+    throw Error(state.error);
+  }
+  if (listed < 0) {
     throw Error(file + ": cannot list the HDF5 file's contents (truncated or damaged?): " + hdf5_reason());
   }
   for (const auto& path : state.dataset_paths) {

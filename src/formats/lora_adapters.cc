@@ -259,7 +259,9 @@ LoraAdapter read_peft_adapter(const std::string& path, const Gemma4Config& confi
     const double module_rank = pattern_value(rank_pattern, hf, config_path).value_or(default_rank);
     // Checked before the conversion: a NaN or 1e300 rank would make static_cast<int64_t> undefined.
     if (!(module_rank >= 1 && module_rank <= kMaxLoraRank) || module_rank != std::floor(module_rank)) {
-      throw Error(config_path + ": the rank r of module '" + module + "' is " + std::to_string(module_rank) +
+      std::ostringstream shown;
+      shown << module_rank;
+      throw Error(config_path + ": the rank r of module '" + module + "' is " + shown.str() +
                   ", expected an integer from 1 to " + std::to_string(kMaxLoraRank));
     }
     const int64_t rank = static_cast<int64_t>(module_rank);
