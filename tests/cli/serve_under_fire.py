@@ -190,6 +190,16 @@ def hostile(port, pid, context):
     check(longest is not None and longest >= context - 1, f"the longest accepted prompt ({longest}) reaches the context")
     canary(port, reference, "prompts at the context limit")
 
+    # CORS is off: no Access-Control-* header, not even to a preflight request from another origin.
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("OPTIONS", "/v1/chat/completions", headers={"Origin": "http://elsewhere.example",
+                                                             "Access-Control-Request-Method": "POST"})
+    r = conn.getresponse()
+    r.read()
+    cors = [h for h, _ in r.getheaders() if h.lower().startswith("access-control")]
+    conn.close()
+    check(not cors, f"CORS off: a preflight from another origin gets {r.status} and no Access-Control headers {cors}")
+
     rss_end = rss_mib(pid)
     print(f"RSS: {rss_start:.1f} MiB before, {rss_end:.1f} MiB after the hostile traffic")
     check(rss_end - rss_start < 256, f"RSS grew {rss_end - rss_start:.1f} MiB (bound 256 MiB)")

@@ -554,6 +554,7 @@ void run_serve(const ServeArgs& args) {
     throw gemma4::Error("cannot listen on " + args.host + ":" + std::to_string(args.port) +
                         " (address in use, or not an address of this machine)");
   }
+  gemma4::serve_http::widen_listen_backlog(port, gemma4::serve_http::HttpLimits{}.listen_backlog);
   std::fprintf(stderr, "gemma4 serve: accepting connections on http://%s:%d while the model loads (/health: loading)\n",
                args.host.c_str(), port);
   std::thread listener([&server] { server.listen_after_bind(); });

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -22,6 +25,7 @@ struct HttpLimits {
   int write_timeout_s = 10;         // a client not reading for this long (e.g. gone mid-stream) is dropped
   int keep_alive_timeout_s = 5;     // an idle keep-alive connection is closed after this
   size_t keep_alive_max_requests = 100;
+  int listen_backlog = 1024;        // connections the kernel holds before accept()
 };
 
 // httplib's own ThreadPool queues every accepted connection without bound (thousands of opened connections
@@ -74,6 +78,25 @@ class BoundedConnectionQueue : public httplib::TaskQueue {
   bool stopping_ = false;
   std::vector<std::thread> workers_;
 };
+
+// httplib 0.11 listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, fixed when Debian built the library): a
+// burst of clients overflows it and some see their connection reset. Calling listen() again on the bound socket
+// (found by its port) raises the backlog; the kernel caps it at net.core.somaxconn.
+inline void widen_listen_backlog(int port, int backlog) {
+  const int max_fd = static_cast<int>(sysconf(_SC_OPEN_MAX));
+  for (int fd = 0; fd < max_fd && fd < 65536; ++fd) {
+    int listening = 0;
+    socklen_t length = sizeof listening;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) != 0 || !listening) continue;
+    sockaddr_storage address{};
+    socklen_t address_length = sizeof address;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &address_length) != 0) continue;
+    int bound = -1;
+    if (address.ss_family == AF_INET) bound = ntohs(reinterpret_cast<sockaddr_in*>(&address)->sin_port);
+    if (address.ss_family == AF_INET6) bound = ntohs(reinterpret_cast<sockaddr_in6*>(&address)->sin6_port);
+    if (bound == port) ::listen(fd, backlog);
+  }
+}
 
 inline void apply_http_limits(httplib::Server& server, const HttpLimits& limits) {
   server.new_task_queue = [limits] {
