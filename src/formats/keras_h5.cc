@@ -170,6 +170,14 @@ std::unique_ptr<KerasH5Store> KerasH5Store::open(const std::string& path) {
 
 void KerasH5Store::index_file(const std::string& file) {
   if (!fs::exists(file)) throw Error("Keras weights file '" + file + "' does not exist");
+  survive_hdf5(file, [&] {
+    KerasH5Store probe;
+    probe.index_file_unprobed(file);
+  });
+  index_file_unprobed(file);
+}
+
+void KerasH5Store::index_file_unprobed(const std::string& file) {
   if (H5Fis_hdf5(file.c_str()) <= 0) {
     H5Eclear2(H5E_DEFAULT);
     throw Error(file + ": not an HDF5 file (a Keras .weights.h5 file was expected)");

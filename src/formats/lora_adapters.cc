@@ -290,8 +290,15 @@ LoraAdapter read_peft_adapter(const std::string& path, const Gemma4Config& confi
   return adapter;
 }
 
+LoraAdapter read_keras_lora_unprobed(const std::string& path, const Gemma4Config& config, const LoraReadOptions& options);
+
 LoraAdapter read_keras_lora(const std::string& path, const Gemma4Config& config, const LoraReadOptions& options) {
   if (!fs::exists(path)) throw Error("KerasHub LoRA file '" + path + "' does not exist");
+  survive_hdf5(path, [&] { read_keras_lora_unprobed(path, config, options); });
+  return read_keras_lora_unprobed(path, config, options);
+}
+
+LoraAdapter read_keras_lora_unprobed(const std::string& path, const Gemma4Config& config, const LoraReadOptions& options) {
   quiet_hdf5();
   if (H5Fis_hdf5(path.c_str()) <= 0) throw Error(path + ": not an HDF5 file (a KerasHub .lora.h5 file was expected)");
   H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);

@@ -244,6 +244,8 @@ add("keras_truncated", keras_folder(h5[: len(h5) // 2]), FORWARD, "cannot open t
 add("keras_not_hdf5", keras_folder(b"not an hdf5 file" * 10), FORWARD, "not an HDF5 file")
 add("keras_link_cycle", keras_folder(open(os.path.join(corpus, "keras_h5", "regression_link_cycle.h5"), "rb").read()),
     FORWARD, "groups nest more than 32 levels deep")
+add("keras_hdf5_crash", keras_folder(open(os.path.join(corpus, "keras_h5", "regression_hdf5_null_heap_copy.h5"), "rb").read()),
+    FORWARD, "libhdf5 crashed (Segmentation fault) reading this file's structure")
 add("keras_unallocated_huge", keras_folder(h5_bytes(
     lambda f: f.create_dataset("layers/x/vars/0", shape=(1 << 16, 1 << 16), dtype="f4", chunks=(16, 16)))),
     FORWARD, "but the file stores 0 bytes for it")
