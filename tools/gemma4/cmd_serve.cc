@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "command_registry.h"
+#include "progress_bar.h"
 #include "serve_http_limits.h"
 #include <gemma4/openai.h>
 #include <gemma4/openai_embeddings.h>
@@ -53,6 +54,8 @@ struct ServeArgs {
   int64_t queue = -1;         // -1: 2 x parallel
   int64_t batch_chunk = 128;  // prompt tokens per sequence per step
   double timeout = 600;       // seconds; 0: none
+  bool offline = false;       // caches only: nothing is downloaded
+  bool quiet = false;         // no progress bar while the model downloads and loads
 };
 
 // Set by SIGINT/SIGTERM: the listener stops and a running generation ends at its next token.
@@ -692,6 +695,11 @@ void run_serve(const ServeArgs& args) {
   std::fprintf(stderr, "gemma4 serve: accepting connections on http://%s:%d while the model loads (/health: loading)\n",
                args.host.c_str(), port);
   std::thread listener([&server] { server.listen_after_bind(); });
+  // httplib's listen marks the server running when it starts: a stop() before that is lost and the listener
+  // would then run forever. So wait (boundedly) until it runs, before anything below can fail and stop it.
+  for (int waited_ms = 0; !server.is_running() && waited_ms < 5000; ++waited_ms) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   g_loading = true;  // a signal now ends the process at once: nothing is written while loading
   struct StopListener {  // on every way out of this function, the listener thread ends first
     httplib::Server& server;
@@ -706,11 +714,13 @@ void run_serve(const ServeArgs& args) {
   gemma4::CausalLM::Options lm_options;
   lm_options.max_context = args.context;
   lm_options.mmproj = args.mmproj;
+  lm_options.allow_download = !args.offline;
+  lm_options.progress = gemma4::cli::stderr_progress(args.quiet);
   std::unique_ptr<gemma4::CausalLM> lm;
   std::unique_ptr<gemma4::Backbone> embedder;
   std::unique_ptr<gemma4::Tokenizer> embedder_tokenizer;
   if (is_bidirectional_folder(args.model)) {
-    embedder = gemma4::Backbone::load(args.model);
+    embedder = gemma4::Backbone::load(args.model, lm_options);
     try {
       embedder_tokenizer = gemma4::Tokenizer::load(args.model);
     } catch (const gemma4::Error&) {  // none in the folder: the server takes token ids only
@@ -761,6 +771,8 @@ GEMMA4_REGISTER_COMMAND(serve, [](CLI::App& app) {
   sub->add_option("--port", args->port, "Port to listen on (0 = any free port, printed at start)");
   sub->add_option("--context", args->context, "Context length (KV cache positions)");
   sub->add_option("--threads", args->threads, "Worker threads (default: all cores)");
+  sub->add_flag("--offline", args->offline, "Use the local caches only; never download the model (as HF_HUB_OFFLINE=1)");
+  sub->add_flag("--quiet", args->quiet, "No progress bar on stderr while the model downloads and loads");
   sub->add_option("--mmproj", args->mmproj, "llama.cpp projector file (default: the one mmproj*.gguf beside a GGUF model)");
   sub->add_option("--alias", args->alias, "Model id reported by /v1/models (default: the --model basename)");
   sub->add_option("--api-key", args->api_key,
