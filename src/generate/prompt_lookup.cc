@@ -16,13 +16,19 @@ std::vector<int32_t> prompt_lookup_draft(const std::vector<int32_t>& context, in
   if (max_tokens <= 0) return {};
   for (int64_t n = std::min<int64_t>(options.max_ngram, size - 1); n >= options.min_ngram; --n) {
     const int64_t suffix = size - n;
-    // Most recent first: the copy being made is usually the latest one. A match must leave at least one
-    // token after it (start + n < size); it may overlap the suffix itself (runs like "a a a").
+    // Most recent first (the copy being made is usually the latest one), but a match so recent that the
+    // context ends before max_tokens follow it (a run like "a a a" matching itself) gives way to an earlier
+    // one with a full continuation. A match may overlap the suffix; at least one token must follow it.
+    int64_t best_from = -1, best_count = 0;
     for (int64_t start = suffix - 1; start >= 0; --start) {
       if (!std::equal(context.begin() + start, context.begin() + start + n, context.begin() + suffix)) continue;
       const int64_t from = start + n;
-      const int64_t to = std::min(size, from + max_tokens);
-      return std::vector<int32_t>(context.begin() + from, context.begin() + to);
+      const int64_t count = std::min(size - from, max_tokens);
+      if (count > best_count) best_from = from, best_count = count;
+      if (count == max_tokens) break;
+    }
+    if (best_count > 0) {
+      return std::vector<int32_t>(context.begin() + best_from, context.begin() + best_from + best_count);
     }
   }
   return {};

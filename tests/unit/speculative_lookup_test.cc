@@ -31,6 +31,10 @@ TEST(PromptLookup, PrefersLongerNgramsThenTheMostRecentMatch) {
 
 TEST(PromptLookup, RunsOverlapTheSuffixAndNothingMatchesInFreshText) {
   EXPECT_EQ(prompt_lookup_draft(Ids{4, 4, 4, 4}, 3), (Ids{4}));  // "4 4 4" at 0 -> the one 4 after it
+  // In a longer run the latest match ("8 8 8" at 3) leaves one token; the one at 0 leaves all three wanted.
+  EXPECT_EQ(prompt_lookup_draft(Ids{8, 8, 8, 8, 8, 8, 8}, 3), (Ids{8, 8, 8}));
+  // Among matches none of which leaves max_tokens, the one leaving the most wins.
+  EXPECT_EQ(prompt_lookup_draft(Ids{6, 1, 2, 6, 3, 6}, 5), (Ids{1, 2, 6, 3, 6}));
   EXPECT_EQ(prompt_lookup_draft(Ids{1, 2, 3, 4}, 3), Ids{});
   EXPECT_EQ(prompt_lookup_draft(Ids{1}, 3), Ids{});
   EXPECT_EQ(prompt_lookup_draft(Ids{}, 3), Ids{});
