@@ -40,11 +40,13 @@ inline DraftConfig draft_config(const std::string& draft, int64_t draft_max, con
   if (draft == "auto") {
     drafter.clear();
     std::error_code error;
-    const std::filesystem::path beside = std::filesystem::path(model).parent_path();
+    std::filesystem::path self = std::filesystem::path(model).lexically_normal();
+    if (self.filename().empty()) self = self.parent_path();  // "folder/" names the folder
+    const std::filesystem::path beside = self.parent_path();
     if (!beside.empty() && std::filesystem::is_directory(beside, error)) {
       for (const auto& entry : std::filesystem::directory_iterator(beside, error)) {
         const std::string name = entry.path().filename().string();
-        if (name.find("assistant") != std::string::npos && entry.path() != std::filesystem::path(model)) {
+        if (name.find("assistant") != std::string::npos && entry.path().lexically_normal() != self) {
           drafter = entry.path().string();
           break;
         }
