@@ -11,6 +11,7 @@
 
 #include "loading/builtin_model.h"
 #include "model/backbone_parts.h"
+#include "kernels/matmul.h"
 #include "model/kv_cache.h"
 #include "model/text_model.h"
 
@@ -118,6 +119,39 @@ TEST(SpeculativeBench, DISABLED_PromptLookupEndToEnd) {
                 static_cast<long long>(k), result.tokens.size() / result.generation_seconds,
                 static_cast<long long>(result.drafted_tokens), static_cast<long long>(result.accepted_tokens),
                 static_cast<long long>(result.draft_steps));
+  }
+}
+
+}  // namespace
+}  // namespace gemma4
+
+namespace gemma4 {
+namespace {
+
+// Where a verification pass's extra time goes: one matmul of the slice's FFN shape (6144 x 1536) and LM head
+// shape (32768 x 1536) at 1 and 5 activation rows, per weight type.
+TEST(SpeculativeBench, DISABLED_MatmulRowsOneVersusFive) {
+  for (const char* quantize : {"", "q8_0"}) {
+    LoadOptions load;
+    load.seed = 1;
+    load.dtype = "bfloat16";
+    load.quantize = quantize;
+    auto backbone = Backbone::from_config(e2b_slice(), load);
+    const ModelWeights& w = text_model_of(*backbone).weights();
+    for (const auto& [name, weight] : {std::pair<const char*, const TensorView*>{"ffn gate", &w.layers[0].gate_proj},
+                                       {"lm head", &w.lm_head}}) {
+      std::vector<float> x(5 * 1536, 0.01f), y(static_cast<size_t>(5 * weight->rows()));
+      double best[6] = {1e30, 1e30, 1e30, 1e30, 1e30, 1e30};
+      for (int r = 0; r < 10; ++r) {
+        for (int64_t n : {1, 5}) {
+          const auto start = std::chrono::steady_clock::now();
+          kernels::matmul(x.data(), n, *weight, y.data());
+          best[n] = std::min(best[n], seconds(start));
+        }
+      }
+      std::printf("[bench] %s %s: 1 row %.3f ms, 5 rows %.3f ms (%.2fx)\n", *quantize ? "Q8_0" : "BF16", name,
+                  best[1] * 1e3, best[5] * 1e3, best[5] / best[1]);
+    }
   }
 }
 
