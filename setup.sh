@@ -36,5 +36,5 @@ fi
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 ninja -C build
-echo "setup: done. Try: build/bin/gemma4 generate --model builtin:tiny --prompt \"Hello\""
+echo "setup: done. Try: build/bin/gemma4 generate --model builtin:small --prompt \"Psalms 23\""
 echo "       Python: PYTHONPATH=build/python /usr/bin/python3 -c \"import gemma4cpp\" (docs/python.md)"

@@ -54,10 +54,15 @@ std::string canonical_hf_name(const std::string& hf_name) {
 void read_safetensors_file(const std::string& path, WeightSource& source, const std::string& name_prefix,
                            bool canonicalize) {
   auto file = MappedFile::open(path);
-  const size_t file_size = file->size();
+  read_safetensors_bytes(file->data(), file->size(), path, source, name_prefix, canonicalize);
+  source.keep_alive(file);
+}
+
+void read_safetensors_bytes(const uint8_t* bytes, size_t file_size, const std::string& path, WeightSource& source,
+                            const std::string& name_prefix, bool canonicalize) {
   if (file_size < 8) throw Error(path + ": too short for a safetensors file (" + std::to_string(file_size) + " bytes)");
   uint64_t header_size = 0;
-  std::memcpy(&header_size, file->data(), 8);
+  std::memcpy(&header_size, bytes, 8);
   // The safetensors library's own bound (MAX_HEADER_SIZE, 100,000,000 bytes): a header is JSON text of
   // names, dtypes and shapes, far smaller even for the biggest models.
   constexpr uint64_t kMaxHeaderBytes = 100000000;
@@ -71,13 +76,13 @@ void read_safetensors_file(const std::string& path, WeightSource& source, const 
   }
   json header;
   try {
-    header = json::parse(file->data() + 8, file->data() + 8 + header_size);
+    header = json::parse(bytes + 8, bytes + 8 + header_size);
   } catch (const json::exception& e) {
     throw Error(path + ": the safetensors header is not valid JSON (" + e.what() + ")");
   }
   if (!header.is_object()) throw Error(path + ": the safetensors header is not a JSON object");
 
-  const uint8_t* data_begin = file->data() + 8 + header_size;
+  const uint8_t* data_begin = bytes + 8 + header_size;
   const size_t data_size = file_size - 8 - header_size;
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
   std::vector<std::string> range_names;
@@ -152,7 +157,6 @@ void read_safetensors_file(const std::string& path, WeightSource& source, const 
                   "' overlap in the file");
     }
   }
-  source.keep_alive(file);
 }
 
 WeightSource read_safetensors_folder(const std::string& folder) {

@@ -1,6 +1,8 @@
 // Hugging Face safetensors: single files, sharded folders (model.safetensors.index.json), and writing.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <utility>
@@ -18,6 +20,11 @@ std::string canonical_hf_name(const std::string& hf_name);
 // `name_prefix` is put in front of each canonical name (used for the pooling head's sub-folders).
 void read_safetensors_file(const std::string& path, WeightSource& source, const std::string& name_prefix = "",
                            bool canonicalize = true);
+
+// The same for a whole safetensors file already in memory (e.g. embedded in the library); the tensors view `bytes`,
+// which must outlive `source`. `path` names it in messages.
+void read_safetensors_bytes(const uint8_t* bytes, size_t size, const std::string& path, WeightSource& source,
+                            const std::string& name_prefix = "", bool canonicalize = true);
 
 // Reads the model weights of a Hugging Face folder: model.safetensors.index.json (sharded) or
 // model.safetensors, plus the sentence-transformers pooling head (2_Dense/, 3_Dense/) if present.

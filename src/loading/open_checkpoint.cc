@@ -9,21 +9,11 @@
 #include "formats/model_folder.h"
 #include "hub/locate_model.h"
 #include "loading/builtin_model.h"
-#include "loading/random_weights.h"
-#include "loading/test_tokenizer.h"
 
 namespace gemma4 {
 
 Checkpoint open_checkpoint(const std::string& name, const LoadOptions& options) {
-  if (is_builtin_model(name)) {
-    Checkpoint builtin;
-    builtin.path = name;
-    builtin.format = "builtin";
-    builtin.config = builtin_tiny_config();
-    builtin.weights = make_random_weights(builtin.config, /*seed=*/1234, DType::F32, kDemoEmbeddingStd);
-    builtin.tokenizer.bpe = std::make_shared<const text::BpeSpec>(make_test_bpe_spec(builtin.config.vocabulary_size));
-    return builtin;
-  }
+  if (is_builtin_model(name)) return open_builtin_model(name);
   // Not on disk: a preset name or a handle, found in the local caches or downloaded into them (locate_model
   // returns an existing path, or throws saying where it looked, what failed and how to get it).
   if (!std::filesystem::exists(name)) {

@@ -1,6 +1,6 @@
 // Any model name a user can give -> one Checkpoint: a folder or GGUF file on disk, the built-in model
-// ("builtin:tiny"), a named preset or a kaggle:// / hf:// / modelscope:// handle, from the local caches or
-// downloaded into them (options.allow_download, options.progress).
+// ("builtin:tiny", "builtin:small"), a named preset or a kaggle:// / hf:// / modelscope:// handle, from the local
+// caches or downloaded into them (options.allow_download, options.progress).
 #pragma once
 
 #include <gemma4/load_options.h>

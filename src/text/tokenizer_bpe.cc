@@ -928,6 +928,10 @@ std::unique_ptr<Tokenizer> load_hf_tokenizer_json(const std::string& path) {
 }
 
 std::unique_ptr<Tokenizer> parse_hf_tokenizer_json(std::string_view data, const std::string& path) {
+  return make_bpe_tokenizer(parse_hf_tokenizer_json_spec(data, path));
+}
+
+BpeSpec parse_hf_tokenizer_json_spec(std::string_view data, const std::string& path) {
   BpeSpec spec;
   spec.source = path;
   if (data.size() >= 3 && data.compare(0, 3, "\xEF\xBB\xBF") == 0) data.remove_prefix(3);  // UTF-8 byte order mark
@@ -961,8 +965,7 @@ std::unique_ptr<Tokenizer> parse_hf_tokenizer_json(std::string_view data, const 
     bool fused = false;
     if (!j.is_null()) parse_decoder_step(j, path, spec.decoder, fused);
   });
-  root = nullptr;  // free the document before the tokenizer builds its own tables
-  return make_bpe_tokenizer(std::move(spec));
+  return spec;
 }
 
 }  // namespace gemma4::text

@@ -19,6 +19,8 @@ std::unique_ptr<Tokenizer> make_bpe_tokenizer(BpeSpec spec);
 std::unique_ptr<Tokenizer> load_hf_tokenizer_json(const std::string& path);
 // The same from text in memory; `source` names it in messages.
 std::unique_ptr<Tokenizer> parse_hf_tokenizer_json(std::string_view json, const std::string& source);
+// Only the parsed description (what a checkpoint's TokenizerSource::bpe holds).
+BpeSpec parse_hf_tokenizer_json_spec(std::string_view json, const std::string& source);
 std::unique_ptr<Tokenizer> load_sentencepiece_model(const std::string& path);
 
 // Pieces that Gemma vocabularies use as control tokens; is_special() is true for these whatever the file says.

@@ -25,4 +25,9 @@ cmake --build "$WORK/cmake-build" >"$WORK/build.log" || { cat "$WORK/build.log";
 PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" c++ -O1 "$HERE/hello_gemma4.cc" -o "$WORK/hello_pc" \
   $(PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" pkg-config --cflags --libs gemma4)
 "$WORK/hello_pc"
+# builtin:small travels inside the installed library: the installed CLI writes text with it from an unrelated
+# working directory.
+small=$(cd "$WORK" && "$PREFIX/bin/gemma4" generate --model builtin:small --prompt "Psalms 23" --max-tokens 8 --greedy 2>/dev/null)
+[[ -n "$small" ]] || { echo "FAIL: the installed gemma4 wrote nothing with builtin:small"; exit 1; }
+echo "installed builtin:small: $small"
 echo "1 passed, 0 failed"

@@ -1,5 +1,6 @@
 // gemma4 presets: the built-in presets with their parameter counts and descriptions; where each one
 // is on disk; or the parameter count of any preset/folder (architecture only, no weights read).
+#include <gemma4/backbone.h>
 #include <gemma4/error.h>
 #include <gemma4/preset.h>
 
@@ -7,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "command_registry.h"
@@ -59,6 +61,19 @@ void list_presets(bool where) {
   }
 }
 
+// The models inside the library (no download): loaded to count them, which costs nothing (builtin:tiny's random
+// weights are made in memory, builtin:small's are viewed where the library embeds them).
+void list_builtin_models() {
+  const std::pair<const char*, const char*> models[] = {
+      {"builtin:tiny", "every text feature, random weights and a synthetic tokenizer: for tests (writes noise)"},
+      {"builtin:small", "trained here on the King James Bible (docs/builtin_small.md): writes KJV-style English"}};
+  std::printf("\n%-36s %10s  %s\n", "built-in model (no download)", "parameters", "description");
+  for (const auto& [name, description] : models) {
+    const auto backbone = gemma4::Backbone::load(name);
+    std::printf("%-36s %10s  %s\n", name, billions(backbone->parameter_count()).c_str(), description);
+  }
+}
+
 void show_architecture(const std::string& preset, const std::map<std::string, std::string>& overrides) {
   gemma4::PresetOptions options;
   options.load_weights = false;
@@ -95,6 +110,7 @@ GEMMA4_REGISTER_COMMAND(presets, [](CLI::App& app) {
     } else {
       if (!args->overrides.empty()) throw gemma4::Error("--set needs --architecture");
       list_presets(args->where);
+      list_builtin_models();
     }
   });
 });

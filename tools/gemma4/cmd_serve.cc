@@ -766,7 +766,7 @@ void run_serve(const ServeArgs& args) {
 GEMMA4_REGISTER_COMMAND(serve, [](CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();
   auto* sub = app.add_subcommand("serve", "Serve the model over an OpenAI-compatible HTTP API");
-  sub->add_option("--model", args->model, "Model folder, GGUF file, preset name, or builtin:tiny")->required();
+  sub->add_option("--model", args->model, "Model folder, GGUF file, preset name, builtin:small or builtin:tiny")->required();
   sub->add_option("--host", args->host, "Address to listen on");
   sub->add_option("--port", args->port, "Port to listen on (0 = any free port, printed at start)");
   sub->add_option("--context", args->context, "Context length (KV cache positions)");

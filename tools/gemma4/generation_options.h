@@ -92,7 +92,7 @@ struct GenerationOptions {
 
   void add_to(CLI::App* app) {
     app->add_option("--model", model, "Model folder, GGUF file, preset name, hf:// / kaggle:// / modelscope:// handle (downloaded when not "
-                    "cached), or builtin:tiny")->required();
+                    "cached), builtin:small (trained here, docs/builtin_small.md) or builtin:tiny (random weights)")->required();
     app->add_option("--max-tokens", max_tokens, "Most tokens to generate");
     app->add_option("--temperature", temperature, "Sampling temperature (0 = greedy)");
     app->add_option("--top-k", top_k, "Keep the k most likely tokens (0 = all)");
