@@ -4,6 +4,7 @@
 #include <gemma4/backbone.h>
 #include <gemma4/chat_template.h>
 #include <gemma4/image.h>
+#include <gemma4/kv_type.h>
 #include <gemma4/tokenizer.h>
 
 #include <cstdint>
@@ -75,6 +76,7 @@ class CausalLM {
   struct Options : LoadOptions {
     int64_t max_context = 4096;  // positions the KV cache holds
     int64_t prefill_chunk = 256; // prompt tokens run per step
+    KvType kv_type = KvType::kBf16;  // how the KV cache stores keys and values (attention sums in float32)
     // A chat template file (.jinja, or a tokenizer_config.json) used instead of the model's own.
     std::string chat_template_file;
   };

@@ -51,7 +51,8 @@ ChatTemplateOptions CausalLM::chat_template_options() const {
 CausalLM::~CausalLM() = default;
 
 void CausalLM::reset() {
-  cache_ = std::make_unique<KvCache>(config(), options_.max_context, options_.prefill_chunk);
+  cache_ = std::make_unique<KvCache>(config(), options_.max_context, options_.prefill_chunk, /*with_activations=*/true,
+                                     options_.kv_type);
   history_.clear();
 }
 

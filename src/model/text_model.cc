@@ -169,8 +169,7 @@ void TextModel::attention(int64_t layer, const BatchSegment* segments, int64_t c
                               rope_scaling);
       }
       KvCache& cache = *segments[act.row_segment[t]].cache;
-      std::copy_n(k + t * kv_width, kv_width, cache.key(layer, cache_index(t)));
-      std::copy_n(v + t * kv_width, kv_width, cache.value(layer, cache_index(t)));
+      cache.store(layer, cache_index(t), k + t * kv_width, v + t * kv_width);  // rounded to the cache's type
     }
   }
 

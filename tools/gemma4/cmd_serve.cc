@@ -46,6 +46,7 @@ struct ServeArgs {
   std::string host = "127.0.0.1";
   int port = 8080;
   int64_t context = 4096;
+  std::string kv_type = "bf16";
   int threads = 0;
   std::string alias;
   std::string mmproj;
@@ -713,6 +714,7 @@ void run_serve(const ServeArgs& args) {
 
   gemma4::CausalLM::Options lm_options;
   lm_options.max_context = args.context;
+  lm_options.kv_type = gemma4::parse_kv_type(args.kv_type);
   lm_options.mmproj = args.mmproj;
   lm_options.allow_download = !args.offline;
   lm_options.progress = gemma4::cli::stderr_progress(args.quiet);
@@ -740,11 +742,20 @@ void run_serve(const ServeArgs& args) {
   scheduling.context = args.context;
   scheduling.prefill_chunk = args.batch_chunk;
   scheduling.timeout_seconds = args.timeout;
+  scheduling.kv_type = lm_options.kv_type;
   if (lm) {
-    scheduling.parallel = args.parallel > 0 ? args.parallel : gemma4::default_parallel(lm->config(), args.context, args.batch_chunk);
-    std::fprintf(stderr, "gemma4 serve: %lld parallel sequences, %.1f MiB of KV cache\n",
+    const gemma4::KvType kv = scheduling.kv_type;
+    scheduling.parallel =
+        args.parallel > 0 ? args.parallel : gemma4::default_parallel(lm->config(), args.context, args.batch_chunk, kv);
+    std::fprintf(stderr,
+                 "gemma4 serve: %lld parallel sequences, %.1f MiB of %s KV cache (%lld bytes per position over all "
+                 "layers, %lld past the sliding window)\n",
                  static_cast<long long>(scheduling.parallel),
-                 static_cast<double>(scheduling.parallel * gemma4::kv_bytes_per_sequence(lm->config(), args.context, args.batch_chunk)) / (1 << 20));
+                 static_cast<double>(scheduling.parallel *
+                                     gemma4::kv_bytes_per_sequence(lm->config(), args.context, args.batch_chunk, kv)) /
+                     (1 << 20),
+                 gemma4::kv_type_name(kv), static_cast<long long>(gemma4::kv_bytes_per_position(lm->config(), kv)),
+                 static_cast<long long>(gemma4::kv_bytes_per_position(lm->config(), kv, /*global_only=*/true)));
   }
   scheduling.queue_limit = args.queue >= 0 ? args.queue : 2 * scheduling.parallel;
   ModelServer model_server(std::move(lm), std::move(embedder), std::move(embedder_tokenizer), model_id, args.context,
@@ -770,6 +781,7 @@ GEMMA4_REGISTER_COMMAND(serve, [](CLI::App& app) {
   sub->add_option("--host", args->host, "Address to listen on");
   sub->add_option("--port", args->port, "Port to listen on (0 = any free port, printed at start)");
   sub->add_option("--context", args->context, "Context length (KV cache positions)");
+  sub->add_option("--kv-type", args->kv_type, "KV cache storage: f32, bf16 (default) or q8_0");
   sub->add_option("--threads", args->threads, "Worker threads (default: all cores)");
   sub->add_flag("--offline", args->offline, "Use the local caches only; never download the model (as HF_HUB_OFFLINE=1)");
   sub->add_flag("--quiet", args->quiet, "No progress bar on stderr while the model downloads and loads");

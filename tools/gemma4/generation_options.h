@@ -78,6 +78,7 @@ struct GenerationOptions {
   bool greedy = false;
   std::vector<std::string> stop;
   int64_t context = 4096;
+  std::string kv_type = "bf16";  // KV cache storage (gemma4/kv_type.h)
   int threads = 0;
   std::vector<std::string> lora;  // LoRA adapters merged on load
   std::string mmproj;             // llama.cpp projector file ("" = the one mmproj*.gguf beside a GGUF model)
@@ -103,6 +104,7 @@ struct GenerationOptions {
     app->add_flag("--greedy", greedy, "Always pick the most likely token");
     app->add_option("--stop", stop, "Stop before this string (repeatable)");
     app->add_option("--context", context, "Context length (KV cache positions)");
+    app->add_option("--kv-type", kv_type, "KV cache storage: f32, bf16 (default) or q8_0 (attention sums in float32)");
     app->add_option("--threads", threads, "Worker threads (default: all cores)");
     app->add_option("--mmproj", mmproj,
                     "llama.cpp projector file (mmproj-*.gguf) with the vision/audio encoders; default: the one "
@@ -121,6 +123,7 @@ struct GenerationOptions {
   CausalLM::Options lm_options() const {
     CausalLM::Options options;
     options.max_context = context;
+    options.kv_type = parse_kv_type(kv_type);
     options.lora_adapters = lora;
     options.chat_template_file = chat_template;
     options.mmproj = mmproj;
