@@ -9,7 +9,8 @@ packages=(build-essential cmake ninja-build pkg-config git
           nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
           libhdf5-dev hdf5-tools libsentencepiece-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev
           libstb-dev python3 python3-numpy python3-h5py python3-jinja2 python3-pil
-          pybind11-dev python3-dev python3-pytest python3-setuptools python3-wheel python3-venv)
+          pybind11-dev python3-dev python3-pytest python3-setuptools python3-wheel python3-venv
+          clang haproxy curl)  # clang: fuzzing and sanitizer builds; haproxy: tests/cli/test_haproxy.sh
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 

@@ -4,27 +4,33 @@
 # multi-sequence batching (node-llama-cpp context sequences), same Q8_0 GGUF, same thread count. A benchmark,
 # not a test: run it on a quiet machine.
 #
-#   bench/concurrency.sh BUILD_DIR        environment: THREADS (2), DECODE (64), PROMPT (16), STREAMS (1,2,4,8,16)
+#   bench/concurrency.sh BUILD_DIR        environment: THREADS (2), DECODE (64), PROMPT (16), STREAMS (1,2,4,8,16),
+#                                         LAYERS (35; fewer: bench/e2b_config.py cuts the stack, widths kept)
 #
 # Writes bench/out/concurrency.jsonl and prints a table.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:-$ROOT/build}" && pwd)
-THREADS=${THREADS:-2} DECODE=${DECODE:-64} PROMPT=${PROMPT:-16} STREAMS=${STREAMS:-1,2,4,8,16}
+THREADS=${THREADS:-2} DECODE=${DECODE:-64} PROMPT=${PROMPT:-16} STREAMS=${STREAMS:-1,2,4,8,16} LAYERS=${LAYERS:-35}
 OUT=$ROOT/bench/out
 GEMMA4=$BUILD/bin/gemma4
 mkdir -p "$OUT"
-if [ ! -f "$OUT/e2b-bf16/model.safetensors" ]; then
-  "$GEMMA4" make-test-model --config "$ROOT/bench/e2b_text.json" --seed 1 --dtype bf16 --out "$OUT/e2b-bf16"
+NAME=e2b CONFIG=$ROOT/bench/e2b_text.json
+if [ "$LAYERS" != 35 ]; then
+  NAME=e2b$LAYERS CONFIG=$OUT/e2b${LAYERS}_text.json
+  /usr/bin/python3 "$ROOT/bench/e2b_config.py" "$ROOT/bench/e2b_text.json" "$CONFIG" "$LAYERS"
 fi
-if [ ! -f "$OUT/e2b-q8_0.gguf" ]; then
-  /usr/bin/python3 "$ROOT/tests/oracle/hf_to_gguf.py" "$OUT/e2b-bf16" "$OUT/e2b-q8_0.gguf" --outtype q8_0 >&2
+if [ ! -f "$OUT/$NAME-bf16/model.safetensors" ]; then
+  "$GEMMA4" make-test-model --config "$CONFIG" --seed 1 --dtype bf16 --out "$OUT/$NAME-bf16"
+fi
+if [ ! -f "$OUT/$NAME-q8_0.gguf" ]; then
+  /usr/bin/python3 "$ROOT/tests/oracle/hf_to_gguf.py" "$OUT/$NAME-bf16" "$OUT/$NAME-q8_0.gguf" --outtype q8_0 >&2
 fi
 RESULTS=$OUT/concurrency.jsonl
 : > "$RESULTS"
 
 log=$(mktemp)
-"$GEMMA4" serve --model "$OUT/e2b-q8_0.gguf" --port 0 --threads "$THREADS" --parallel 16 --context 512 2>"$log" &
+"$GEMMA4" serve --model "$OUT/$NAME-q8_0.gguf" --port 0 --threads "$THREADS" --parallel 16 --context 512 2>"$log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -f "$log"' EXIT
 port=
@@ -37,7 +43,7 @@ done
 (cd "$ROOT" && node bench/concurrency.mjs --engine ours --url "http://127.0.0.1:$port" --streams "$STREAMS" \
    --decode "$DECODE" --prompt "$PROMPT") >> "$RESULTS"
 kill -TERM $pid; wait $pid || true
-(cd "$ROOT" && node bench/concurrency.mjs --engine llama --model "$OUT/e2b-q8_0.gguf" --streams "$STREAMS" \
+(cd "$ROOT" && node bench/concurrency.mjs --engine llama --model "$OUT/$NAME-q8_0.gguf" --streams "$STREAMS" \
    --decode "$DECODE" --prompt "$PROMPT" --threads "$THREADS") >> "$RESULTS"
 
 /usr/bin/python3 - "$RESULTS" <<'PY'

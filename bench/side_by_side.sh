@@ -34,15 +34,7 @@ mkdir -p "$OUT"
 NAME=e2b CONFIG=$ROOT/bench/e2b_text.json
 if [ "$LAYERS" != 35 ]; then
   NAME=e2b$LAYERS CONFIG=$OUT/e2b${LAYERS}_text.json
-  /usr/bin/python3 - "$ROOT/bench/e2b_text.json" "$CONFIG" "$LAYERS" <<'PY'
-import json, sys
-config = json.load(open(sys.argv[1]))
-layers = int(sys.argv[3])
-config["num_hidden_layers"] = layers
-config["layer_types"] = ["full_attention" if i % 5 == 4 or i == layers - 1 else "sliding_attention" for i in range(layers)]
-config["num_kv_shared_layers"] = round(layers * 20 / 35)
-json.dump(config, open(sys.argv[2], "w"), indent=2)
-PY
+  /usr/bin/python3 "$ROOT/bench/e2b_config.py" "$ROOT/bench/e2b_text.json" "$CONFIG" "$LAYERS"
 fi
 if [ ! -f "$OUT/$NAME-bf16/model.safetensors" ]; then
   "$GEMMA4" make-test-model --config "$CONFIG" --seed 1 --dtype bf16 --out "$OUT/$NAME-bf16"

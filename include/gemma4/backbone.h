@@ -113,11 +113,16 @@ class Backbone {
   std::vector<float> audio_embeddings(const AudioFeatures& clip) const;
 
   // KerasHub's Backbone.enable_lora / save_lora_weights / load_lora_weights (gemma4/lora_training.h): trainable
-  // float32 adapters kept beside the frozen weights (forward() does not use them). enable_lora replaces any
-  // earlier state; load_lora_weights enables LoRA with the file's rank when it is not enabled yet.
+  // float32 adapters kept beside the frozen weights. As in KerasHub, forward() (and generation on this backbone)
+  // then uses kernel + (alpha / rank) a @ b: the live values of the state's a and b, read at every pass (b = 0,
+  // as enable_lora leaves it, gives exactly the frozen outputs). enable_lora replaces any earlier state;
+  // load_lora_weights enables LoRA with the file's rank when it is not enabled yet, else writes into the
+  // existing factors. Neither may run while a forward pass does.
   LoraTrainingState& enable_lora(int64_t rank, const std::vector<std::string>& target_layer_names = {});
   LoraTrainingState* lora_state() { return lora_.get(); }
   const LoraTrainingState* lora_state() const { return lora_.get(); }
+  // The same state, shared: views into its factors stay valid while the holder keeps it (after a later enable_lora).
+  std::shared_ptr<LoraTrainingState> shared_lora_state() const { return lora_; }
   void save_lora_weights(const std::string& path) const;
   void load_lora_weights(const std::string& path);
 

@@ -28,6 +28,7 @@ struct BatchOptions {
   int64_t max_context = 4096;    // positions each slot holds (prompt + generated)
   int64_t prefill_chunk = 256;   // prompt tokens one sequence runs per step
   int64_t max_batch_tokens = 0;  // rows per step, all sequences together (0: prefill_chunk + max_sequences)
+  KvType kv_type = KvType::kBf16;  // how each slot stores keys and values (gemma4/kv_type.h)
 };
 
 struct TokenLogprob {
@@ -69,10 +70,15 @@ struct BatchLoad {
 };
 
 // Key/value bytes of one sequence slot.
-int64_t kv_bytes_per_sequence(const Gemma4Config& config, int64_t max_context, int64_t prefill_chunk);
+int64_t kv_bytes_per_sequence(const Gemma4Config& config, int64_t max_context, int64_t prefill_chunk,
+                              KvType kv_type = KvType::kBf16);
+// Key/value bytes one position adds, summed over the layers that store keys (gemma4 serve prints it); with
+// `global_only` the full-attention layers alone (what each position past the sliding window still costs).
+int64_t kv_bytes_per_position(const Gemma4Config& config, KvType kv_type, bool global_only = false);
 // gemma4 serve --parallel's default: as many slots as fit in a quarter of the memory available now, at most 8
 // (past that a CPU's step turns compute-bound and streams gain little), at least 1.
-int64_t default_parallel(const Gemma4Config& config, int64_t max_context, int64_t prefill_chunk);
+int64_t default_parallel(const Gemma4Config& config, int64_t max_context, int64_t prefill_chunk,
+                         KvType kv_type = KvType::kBf16);
 
 class BatchGenerator {
  public:

@@ -4,6 +4,7 @@
 #include <gemma4/backbone.h>
 #include <gemma4/chat_template.h>
 #include <gemma4/image.h>
+#include <gemma4/kv_type.h>
 #include <gemma4/tokenizer.h>
 
 #include <cstdint>
@@ -27,8 +28,22 @@ struct SamplingConfig {
   static SamplingConfig greedy() { return {0.0f, 0, 1.0f, 0.0f, 1.0f, 0}; }
 };
 
+// Speculative decoding: cheap guesses of the next tokens, checked by the model in one batched pass. The tokens
+// produced are those plain decoding gives (greedy) or follow the same distribution (sampling).
+struct DraftConfig {
+  enum class Kind { kNone, kPromptLookup, kAssistant, kCustom };
+  Kind kind = Kind::kNone;
+  // kCustom: the caller's drafter, given the context (prompt and tokens so far) and the most tokens wanted;
+  // its drafts count as point masses (as prompt lookup's).
+  std::function<std::vector<int32_t>(const std::vector<int32_t>& context, int64_t max_tokens)> custom;
+  int64_t max_draft = 4;  // K: tokens drafted per step (--draft-max)
+  int max_ngram = 3;      // prompt lookup: suffix lengths tried, longest first
+  int min_ngram = 1;
+};
+
 struct GenerationConfig {
   int64_t max_new_tokens = 256;
+  DraftConfig draft;
   SamplingConfig sampling;
   std::vector<int32_t> stop_token_ids;    // empty: the tokenizer's (<eos>, <turn|>, ...) or the config's eos ids
   std::vector<std::string> stop_strings;  // generation ends before the first occurrence of any of these
@@ -41,6 +56,10 @@ struct GenerationResult {
   int64_t prompt_tokens = 0;    // prompt tokens actually run (a reused cached prefix is not counted)
   double prompt_seconds = 0;
   double generation_seconds = 0;
+  // Speculative decoding (GenerationConfig::draft): verification passes, tokens drafted, drafts accepted.
+  int64_t draft_steps = 0;
+  int64_t drafted_tokens = 0;
+  int64_t accepted_tokens = 0;
 };
 
 // Called with each new token id and the text that became complete with it (may be empty).
@@ -57,6 +76,7 @@ class CausalLM {
   struct Options : LoadOptions {
     int64_t max_context = 4096;  // positions the KV cache holds
     int64_t prefill_chunk = 256; // prompt tokens run per step
+    KvType kv_type = KvType::kBf16;  // how the KV cache stores keys and values (attention sums in float32)
     // A chat template file (.jinja, or a tokenizer_config.json) used instead of the model's own.
     std::string chat_template_file;
   };
@@ -114,6 +134,10 @@ class CausalLM {
 
  private:
   std::vector<int32_t> resolve_stop_ids(const GenerationConfig& config) const;
+  // Runs [token, drafts...] through the model in one chunk appended to the cache; logits of every row.
+  std::vector<float> verify_rows(int32_t token, const std::vector<int32_t>& drafts);
+  // Cuts the cache and history back to `length` positions (rejected drafts).
+  void roll_back(int64_t length);
   // feed() of `count` tokens with optional embedding rows replacing the tokens' own where mask is set
   // (image / audio soft tokens); `keys` are what the cache records for prefix reuse (soft-token positions
   // get unique negative keys).

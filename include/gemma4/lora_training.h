@@ -9,8 +9,10 @@
 //   backbone->load_lora_weights("out/model.lora.h5");    // either form; enables LoRA with the file's rank if needed
 //
 // The Python helper binds exactly enable_lora(rank, target_layer_names=None), save_lora_weights(path) and
-// load_lora_weights(path). Backbone::forward keeps using the frozen weights: to run a trained adapter, load it
-// with the model (LoadOptions::lora_adapters, `--lora`), which merges it.
+// load_lora_weights(path). Once LoRA is enabled, Backbone::forward (and generation on that backbone) adds the
+// live adapters at each adapted projection, y = x W^T + (alpha / rank) (x a) b (src/model/lora_runtime.h), so
+// writing into a / b changes the next outputs; loading an adapter with the model (LoadOptions::lora_adapters,
+// `--lora`) instead merges it into the weights once.
 #pragma once
 
 #include <gemma4/config.h>

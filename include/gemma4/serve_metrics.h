@@ -55,6 +55,7 @@ class ServerMetrics {
   void count_request(std::string_view endpoint, int status);
   void request_started();
   void request_ended();
+  int64_t in_flight() const;  // requests being answered now (the gauge's value)
   void add_prompt_tokens(int64_t count);
   void add_generated_tokens(int64_t count);
   void observe_time_to_first_token(double seconds);

@@ -43,6 +43,7 @@ struct SchedulerOptions {
   int64_t context = 4096;        // positions per slot
   int64_t prefill_chunk = 128;   // prompt tokens one sequence runs per step
   double timeout_seconds = 0;    // > 0: a request still running after this long is ended ("timeout")
+  KvType kv_type = KvType::kBf16;  // how the slots store keys and values
 };
 
 // What the HTTP thread of one request receives: each choice's token events, then its result.

@@ -5,6 +5,7 @@
 #include <gemma4/backbone.h>
 #include <gemma4/config.h>
 #include <gemma4/error.h>
+#include <gemma4/lora_training.h>
 #include <gemma4/preset.h>
 #include <gemma4/vision.h>
 
@@ -195,6 +196,31 @@ py::tuple token_embedding_view(const std::shared_ptr<Backbone>& backbone) {
   return py::make_tuple(array, view.dtype);
 }
 
+// The live LoRA factors (Backbone::enable_lora) as writable NumPy views of the library's float32 buffers: writing
+// into them changes the next forward pass. Each array keeps the LoRA state (and the backbone) alive, so a view
+// taken before a later enable_lora stays valid memory (it then belongs to the replaced, unused state).
+// Returns [(layer_name, block, tensor, a, b)] in the state's order (KerasHub's _flatten_layers order).
+py::list lora_layer_views(const std::shared_ptr<Backbone>& backbone) {
+  py::list out;
+  const std::shared_ptr<LoraTrainingState> state = backbone->shared_lora_state();
+  if (!state) return out;
+  struct Keep {
+    std::shared_ptr<LoraTrainingState> state;
+    std::shared_ptr<Backbone> backbone;
+  };
+  const auto view = [&](std::vector<float>& values, const std::vector<int64_t>& shape) {
+    auto* keep = new Keep{state, backbone};
+    py::capsule owner(keep, [](void* p) { delete static_cast<Keep*>(p); });
+    std::vector<py::ssize_t> dims(shape.begin(), shape.end());
+    return py::array_t<float>(dims, values.data(), owner);  // writeable: the caller trains / sets them
+  };
+  for (LoraLayer& layer : state->layers()) {
+    out.append(py::make_tuple(layer.layer_name, layer.block, layer.tensor, view(layer.a, layer.a_shape()),
+                              view(layer.b, layer.b_shape())));
+  }
+  return out;
+}
+
 }  // namespace
 
 void bind_backbone(py::module_& m) {
@@ -241,6 +267,32 @@ void bind_backbone(py::module_& m) {
       .def("forward", &forward, py::arg("inputs"), py::arg("compute_logits") = false,
            py::arg("keep_hidden_states") = false)
       .def("token_embedding_view", &token_embedding_view)
+      .def(
+          "enable_lora",
+          [](Backbone& b, int64_t rank, const std::vector<std::string>& target_layer_names) {
+            b.enable_lora(rank, target_layer_names);
+          },
+          py::arg("rank"), py::arg("target_layer_names") = std::vector<std::string>())
+      .def("lora_enabled", [](const Backbone& b) { return b.lora_state() != nullptr; })
+      .def("lora_rank", [](const Backbone& b) { return b.lora_state() ? b.lora_state()->rank() : int64_t{0}; })
+      .def("lora_alpha", [](const Backbone& b) { return b.lora_state() ? b.lora_state()->alpha() : 0.0f; })
+      .def("lora_parameter_count",
+           [](const Backbone& b) { return b.lora_state() ? b.lora_state()->trainable_parameter_count() : int64_t{0}; })
+      .def("lora_layers", &lora_layer_views)
+      .def(
+          "save_lora_weights",
+          [](const Backbone& b, const std::string& path) {
+            py::gil_scoped_release release;
+            b.save_lora_weights(path);
+          },
+          py::arg("path"))
+      .def(
+          "load_lora_weights",
+          [](Backbone& b, const std::string& path) {
+            py::gil_scoped_release release;
+            b.load_lora_weights(path);
+          },
+          py::arg("path"))
       .def("token_embedding_address",
            [](const Backbone& b) { return reinterpret_cast<uintptr_t>(b.token_embedding().data); },
            "The address of the stored embedding matrix (tests check the NumPy view points there).");

@@ -159,6 +159,13 @@ std::vector<float> decode_wav(const uint8_t* raw, size_t size, const std::string
   }
   const size_t bytes_per_sample = bits / 8;
   const size_t frames = data_size / (bytes_per_sample * channels);
+  // Gemma 4's audio encoder takes clips of up to 30 s; a clip far longer is refused before it is decoded
+  // (2^25 frames: 35 minutes at 16 kHz, 11.6 minutes at 48 kHz).
+  constexpr size_t kMaxFrames = size_t{1} << 25;
+  if (frames > kMaxFrames) {
+    throw Error(path + ": WAV clip of " + std::to_string(frames) + " frames is longer than the limit of " +
+                std::to_string(kMaxFrames) + " frames");
+  }
   std::vector<float> mono(frames, 0.0f);
   for (size_t f = 0; f < frames; ++f) {
     double sum = 0.0;

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "core/file_io.h"
+#include "formats/config_limits.h"
 #include "formats/json_file.h"
 #include "schema/config_fields.h"
 
@@ -86,6 +87,15 @@ std::vector<LayerType> parse_layer_types(const json& value, const std::string& w
   return types;
 }
 
+// Gemma4Config::validate's message, prefixed with the file it came from.
+void validate_in(const Gemma4Config& config, const std::string& where) {
+  try {
+    config.validate();
+  } catch (const Error& e) {
+    throw Error(where + ": " + e.what());
+  }
+}
+
 void read_keras_fields(const json& c, Gemma4Config& config, const std::string& where) {
   config_fields::visit_fields(config, [&](const config_fields::FieldSpec& spec, auto& field) {
     if constexpr (config_fields::kIsScalar<std::remove_cvref_t<decltype(field)>>) {
@@ -99,7 +109,8 @@ void read_keras_fields(const json& c, Gemma4Config& config, const std::string& w
     const json& dtype = c["dtype"];
     if (dtype.is_string()) {
       config.dtype = dtype.get<std::string>();
-    } else if (dtype.is_object() && dtype.contains("config") && dtype["config"].contains("name")) {
+    } else if (dtype.is_object() && dtype.contains("config") && dtype["config"].is_object() &&
+               dtype["config"].contains("name") && dtype["config"]["name"].is_string()) {
       config.dtype = dtype["config"]["name"].get<std::string>();  // a serialized DTypePolicy
     }
     if (config.dtype.rfind("mixed_", 0) == 0) config.dtype.clear();
@@ -119,9 +130,7 @@ json keras_config_object(const Gemma4Config& config) {
   return o;
 }
 
-}  // namespace
-
-Gemma4Config config_from_keras_json(const std::string& json_text, const std::string& where) {
+Gemma4Config read_keras_config(const std::string& json_text, const std::string& where) {
   const json root = parse_json(json_text, where);
   json c = root;
   if (root.contains("config") && root["config"].is_object()) {
@@ -137,11 +146,12 @@ Gemma4Config config_from_keras_json(const std::string& json_text, const std::str
   }
   Gemma4Config config;
   read_keras_fields(c, config, where);
-  config.validate();
+  check_config_limits(config, where);
+  validate_in(config, where);
   return config;
 }
 
-Gemma4Config config_from_hf_json(const std::string& json_text, const std::string& where) {
+Gemma4Config read_hf_config(const std::string& json_text, const std::string& where) {
   const json root = parse_json(json_text, where);
   const std::string model_type = root.value("model_type", "");
   json t;
@@ -195,6 +205,7 @@ Gemma4Config config_from_hf_json(const std::string& json_text, const std::string
     config.layer_types = parse_layer_types(t["layer_types"], where);
   } else {
     // Hugging Face's rule: every 6th layer is global, and the last layer always is.
+    check_config_limit(config.num_layers, kMaxConfigLayers, "num_hidden_layers", where);
     config.layer_types.clear();
     for (int64_t layer = 0; layer < config.num_layers; ++layer) {
       const bool full = (layer + 1) % 6 == 0 || layer == config.num_layers - 1;
@@ -266,8 +277,30 @@ Gemma4Config config_from_hf_json(const std::string& json_text, const std::string
   for (const json* holder : std::initializer_list<const json*>{&root, &t}) {
     if (holder->contains("keras_hub_extensions")) read_keras_fields((*holder)["keras_hub_extensions"], config, where);
   }
-  config.validate();
+  check_config_limits(config, where);
+  validate_in(config, where);
   return config;
+}
+
+// A value of an unexpected JSON type that a reader above took without checking (e.g. a list where a number
+// belongs) is still the file's fault: the same Error, naming the file.
+template <typename Read>
+Gemma4Config with_json_errors_named(Read read, const std::string& where) {
+  try {
+    return read();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(where + ": a value has the wrong JSON type or range (" + std::string(e.what()) + ")");
+  }
+}
+
+}  // namespace
+
+Gemma4Config config_from_keras_json(const std::string& json_text, const std::string& where) {
+  return with_json_errors_named([&] { return read_keras_config(json_text, where); }, where);
+}
+
+Gemma4Config config_from_hf_json(const std::string& json_text, const std::string& where) {
+  return with_json_errors_named([&] { return read_hf_config(json_text, where); }, where);
 }
 
 Gemma4Config config_from_file(const std::string& path) {
@@ -288,9 +321,15 @@ Gemma4Config config_from_folder(const std::string& folder) {
     const json dense1 = read_json_file((dir / "2_Dense" / "config.json").string());
     const json dense2 = read_json_file((dir / "3_Dense" / "config.json").string());
     config.is_embedding_model = true;
+    for (const auto* dense : {&dense1, &dense2}) {
+      if (!dense->is_object() || (dense->contains("out_features") && !(*dense)["out_features"].is_number_integer())) {
+        throw Error(folder + ": 2_Dense/config.json and 3_Dense/config.json need an integer \"out_features\"");
+      }
+    }
     config.pooling_intermediate_dim = dense1.value("out_features", int64_t{0});
     config.embedding_dim = dense2.value("out_features", int64_t{0});
-    config.validate();
+    check_config_limits(config, folder);
+    validate_in(config, folder);
   }
   return config;
 }

@@ -17,6 +17,7 @@
 #include <unordered_set>
 
 #include "core/file_io.h"
+#include "formats/config_limits.h"
 #include "formats/gguf.h"
 #include "formats/gguf_mmproj.h"
 #include "formats/gguf_writer.h"
@@ -108,7 +109,9 @@ Gemma4Config config_from_gguf(const gguf::GgufFile& f) {
   // Our own key: the compute dtype of the checkpoint a GGUF was converted from (docs/formats.md). Files
   // from other converters have none: Gemma 4 then computes its normalisers in bf16, as it was trained.
   if (const auto dtype = f.get_string_opt(kComputeDtypeKey)) c.dtype = *dtype;
-  if (c.num_layers <= 0 || c.num_layers > 100000) throw fail("block_count is " + std::to_string(c.num_layers));
+  if (c.num_layers <= 0 || c.num_layers > kMaxConfigLayers) {
+    throw fail("block_count is " + std::to_string(c.num_layers) + ", expected 1 to " + std::to_string(kMaxConfigLayers));
+  }
   c.global_head_dim = f.get_int(key("attention.key_length"));
   c.head_dim = f.get_int_opt(key("attention.key_length_swa")).value_or(*c.global_head_dim);
   for (const auto& [k_name, v_name] : {std::pair{"attention.key_length", "attention.value_length"},
@@ -236,6 +239,7 @@ Gemma4Config config_from_gguf(const gguf::GgufFile& f) {
 
   if (auto eos = f.get_int_opt("tokenizer.ggml.eos_token_id")) c.eos_token_ids = {*eos};
   try {
+    check_config_limits(c, "gemma4.* keys");
     c.validate();
   } catch (const Error& e) {
     throw fail(std::string("metadata gives an invalid config: ") + e.what());

@@ -1,5 +1,13 @@
 #include "formats/hdf5_handle.h"
 
+#include <gemma4/error.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <vector>
 
 namespace gemma4 {
@@ -53,6 +61,33 @@ std::string h5_string_attribute(hid_t object, const char* name) {
   }
   H5Eclear2(H5E_DEFAULT);
   return value;
+}
+
+void survive_hdf5(const std::string& path, const std::function<void()>& read) {
+  std::fflush(nullptr);
+  const pid_t child = ::fork();
+  if (child < 0) return;  // no process to spare: read in this one
+  if (child == 0) {
+    // The default actions, so that a crash ends the child by its signal (not through a handler of the parent's,
+    // such as a sanitizer's or a fuzzer's, that would exit with a status instead).
+    for (const int signal : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) std::signal(signal, SIG_DFL);
+    int status = 0;
+    try {
+      read();
+    } catch (...) {
+      status = 1;  // an ordinary error: the parent reads again and reports it
+    }
+    ::_exit(status);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0) {
+    if (errno != EINTR) return;
+  }
+  if (WIFSIGNALED(status)) {
+    const int signal = WTERMSIG(status);
+    throw Error(path + ": libhdf5 crashed (" + std::string(strsignal(signal)) +
+                ") reading this file's structure; the file is damaged or not a valid HDF5 file");
+  }
 }
 
 }  // namespace gemma4

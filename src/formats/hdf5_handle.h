@@ -4,6 +4,7 @@
 
 #include <hdf5.h>
 
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -42,5 +43,11 @@ std::string hdf5_reason();
 
 // The value of a string attribute (variable-length as h5py writes it, or fixed-length), or "" if absent.
 std::string h5_string_attribute(hid_t object, const char* name);
+
+// Runs `read` (which opens `path` with libhdf5) first in a forked child process. libhdf5 1.10 crashes on some
+// damaged files (e.g. a local heap whose size makes its allocation fail is then copied from a NULL pointer); a
+// crash in the child becomes an Error naming the file instead of killing this process. When the child
+// succeeds, or fails with an ordinary error, the caller reads the file itself (and reports that error).
+void survive_hdf5(const std::string& path, const std::function<void()>& read);
 
 }  // namespace gemma4

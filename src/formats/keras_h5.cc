@@ -27,15 +27,72 @@ std::string type_description(hid_t type) {
   return std::string(kind) + " of " + std::to_string(H5Tget_size(type)) + " bytes";
 }
 
+constexpr int kMaxRank = 8;
+constexpr uint64_t kMaxDatasetBytes = uint64_t{1} << 40;  // 1 TiB: one tensor of the largest model is far less
+
+// Keras writes contiguous datasets, whose stored size is their size; a dataset that stores fewer bytes than its
+// shape needs (never written: HDF5 would return fill values) or a compressed one that expands more than
+// kMaxCompression times is refused before anything is allocated for it.
+void check_storage(hid_t dataset, const KerasDataset& entry, const std::string& file, const std::string& path) {
+  constexpr uint64_t kMaxCompression = 1024;
+  if (entry.nbytes == 0) return;
+  const hsize_t stored = H5Dget_storage_size(dataset);
+  H5Handle plist(H5Dget_create_plist(dataset), H5Pclose);
+  const H5D_layout_t layout = plist.ok() ? H5Pget_layout(plist.get()) : H5D_LAYOUT_ERROR;
+  H5Eclear2(H5E_DEFAULT);
+  const bool chunked = layout == H5D_CHUNKED;
+  if ((!chunked && stored < entry.nbytes) || (chunked && stored * kMaxCompression < entry.nbytes)) {
+    throw Error(file + ": dataset '" + path + "' has shape " + shape_to_string(entry.shape) + " (" +
+                std::to_string(entry.nbytes) + " bytes) but the file stores " + std::to_string(stored) +
+                " bytes for it (truncated, never written, or damaged)");
+  }
+}
+
+// The file's datasets, found by walking its groups ourselves rather than with H5Lvisit: a damaged or hostile
+// file can link a group into itself (HDF5 then recurses without end), so the depth and the number of objects
+// visited are bounded. Keras paths are a few levels deep ("layers/<name>/<sublayer>/vars/0").
+constexpr int kMaxGroupDepth = 32;
+constexpr size_t kMaxObjects = 200000;
+
 struct VisitState {
+  std::string file;
+  std::string prefix;  // the group being listed, "" or ending in "/"
+  int depth = 0;
+  size_t objects = 0;
   std::vector<std::string> dataset_paths;
+  std::string error;  // set when a bound is passed; the walk stops (no C++ exception crosses libhdf5's frames)
 };
 
 herr_t visit_link(hid_t group, const char* name, const H5L_info_t* info, void* data) {
+  auto& state = *static_cast<VisitState*>(data);
   if (info->type != H5L_TYPE_HARD) return 0;  // Keras never writes soft or external links
+  if (++state.objects > kMaxObjects) {
+    state.error = state.file + ": holds more than " + std::to_string(kMaxObjects) + " objects (a cycle of links?)";
+    return -1;
+  }
   H5Handle object(H5Oopen(group, name, H5P_DEFAULT), H5Oclose);
-  if (object.ok() && H5Iget_type(object.get()) == H5I_DATASET) {
-    static_cast<VisitState*>(data)->dataset_paths.push_back(name);
+  if (!object.ok()) return 0;
+  const H5I_type_t type = H5Iget_type(object.get());
+  const std::string path = state.prefix + name;
+  if (type == H5I_DATASET) {
+    state.dataset_paths.push_back(path);
+  } else if (type == H5I_GROUP) {
+    if (state.depth + 1 > kMaxGroupDepth) {
+      state.error = state.file + ": groups nest more than " + std::to_string(kMaxGroupDepth) + " levels deep at '" +
+                    path.substr(0, 200) + "' (a cycle of links?)";
+      return -1;
+    }
+    VisitState inner;
+    inner.file = state.file;
+    inner.prefix = path + "/";
+    inner.depth = state.depth + 1;
+    inner.objects = state.objects;
+    inner.dataset_paths = std::move(state.dataset_paths);
+    const herr_t status = H5Literate(object.get(), H5_INDEX_NAME, H5_ITER_INC, nullptr, visit_link, &inner);
+    state.objects = inner.objects;
+    state.dataset_paths = std::move(inner.dataset_paths);
+    state.error = std::move(inner.error);
+    if (status < 0) return -1;
   }
   return 0;
 }
@@ -113,6 +170,14 @@ std::unique_ptr<KerasH5Store> KerasH5Store::open(const std::string& path) {
 
 void KerasH5Store::index_file(const std::string& file) {
   if (!fs::exists(file)) throw Error("Keras weights file '" + file + "' does not exist");
+  survive_hdf5(file, [&] {
+    KerasH5Store probe;
+    probe.index_file_unprobed(file);
+  });
+  index_file_unprobed(file);
+}
+
+void KerasH5Store::index_file_unprobed(const std::string& file) {
   if (H5Fis_hdf5(file.c_str()) <= 0) {
     H5Eclear2(H5E_DEFAULT);
     throw Error(file + ": not an HDF5 file (a Keras .weights.h5 file was expected)");
@@ -121,7 +186,13 @@ void KerasH5Store::index_file(const std::string& file) {
   open_file->file = H5Handle(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!open_file->file.ok()) throw Error(file + ": cannot open the HDF5 file (truncated or damaged?): " + hdf5_reason());
   VisitState state;
-  if (H5Lvisit(open_file->id(), H5_INDEX_NAME, H5_ITER_INC, visit_link, &state) < 0) {
+  state.file = file;
+  const herr_t listed = H5Literate(open_file->id(), H5_INDEX_NAME, H5_ITER_INC, nullptr, visit_link, &state);
+  if (!state.error.empty()) {
+    H5Eclear2(H5E_DEFAULT);
+    throw Error(state.error);
+  }
+  if (listed < 0) {
     throw Error(file + ": cannot list the HDF5 file's contents (truncated or damaged?): " + hdf5_reason());
   }
   for (const auto& path : state.dataset_paths) {
@@ -132,8 +203,14 @@ void KerasH5Store::index_file(const std::string& file) {
     if (!space.ok() || !type.ok()) throw Error(file + ": cannot read the header of dataset '" + path + "': " + hdf5_reason());
     const int rank = H5Sget_simple_extent_ndims(space.get());
     if (rank < 0) throw Error(file + ": dataset '" + path + "' has no simple shape");
+    if (rank > kMaxRank) {
+      throw Error(file + ": dataset '" + path + "' has " + std::to_string(rank) + " dimensions, above the limit of " +
+                  std::to_string(kMaxRank));
+    }
     std::vector<hsize_t> dims(static_cast<size_t>(rank));
-    H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+    if (rank > 0 && H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr) < 0) {
+      throw Error(file + ": cannot read the shape of dataset '" + path + "': " + hdf5_reason());
+    }
 
     KerasDataset entry;
     entry.file = file;
@@ -152,9 +229,18 @@ void KerasH5Store::index_file(const std::string& file) {
                   (marked.empty() ? std::string() : " marked dtype='" + marked + "'") +
                   "; expected little-endian float32, float16 or bfloat16");
     }
-    int64_t count = 1;
-    for (int64_t dim : entry.shape) count *= dim;
+    // The byte count HDF5's header claims, multiplied out without overflow and bounded, then compared with
+    // what the file stores: a header is not trusted to size an allocation by itself.
+    uint64_t count = 1;
+    for (hsize_t dim : dims) {
+      if (dim != 0 && count > kMaxDatasetBytes / element_size / dim) {
+        throw Error(file + ": dataset '" + path + "' has shape " + shape_to_string(entry.shape) + ", more than the limit of " +
+                    std::to_string(kMaxDatasetBytes) + " bytes");
+      }
+      count *= dim;
+    }
     entry.nbytes = static_cast<size_t>(count) * element_size;
+    check_storage(dataset.get(), entry, file, path);
     auto [it, inserted] = datasets_.emplace(path, entry);
     if (!inserted) throw Error("dataset '" + path + "' appears twice: in " + it->second.file + " and in " + file);
   }

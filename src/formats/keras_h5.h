@@ -41,7 +41,8 @@ class KerasH5Store {
 
  private:
   KerasH5Store() = default;
-  void index_file(const std::string& file);
+  void index_file(const std::string& file);           // survive_hdf5, then index_file_unprobed
+  void index_file_unprobed(const std::string& file);
 
   struct OpenFile;
   std::map<std::string, std::unique_ptr<OpenFile>> files_;  // by file path

@@ -24,6 +24,14 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+// The most values one LoRA factor (A or B) may hold: 2^28 floats (1 GiB), past every real adapter
+// (a rank-64 factor of a 262144-wide embedding has 2^24).
+constexpr int64_t kMaxLoraFactorValues = int64_t{1} << 28;
+// PEFT rank_pattern / alpha_pattern keys are module names or short regular expressions; std::regex is
+// recursive and backtracking, so keys are bounded to keep its time and stack small.
+constexpr size_t kMaxPatternKeyBytes = 256;
+constexpr int64_t kMaxLoraRank = 65536;
+
 // The shape of text matrix `name` under `config`, or nothing when the model has no such 2-D matrix.
 std::optional<Shape> text_matrix_shape(const Gemma4Config& config, const std::string& name) {
   for (const TensorSpec& spec : text_tensor_specs()) {
@@ -58,6 +66,11 @@ std::vector<float> to_floats(const TensorView& view) {
 std::optional<double> pattern_value(const json& patterns, const std::string& module, const std::string& file) {
   if (!patterns.is_object()) return std::nullopt;
   for (const auto& [key, value] : patterns.items()) {
+    if (key.size() > kMaxPatternKeyBytes) {
+      throw Error(file + ": pattern '" + key.substr(0, 40) + "...' is longer than " + std::to_string(kMaxPatternKeyBytes) +
+                  " bytes");
+    }
+    if (!value.is_number()) throw Error(file + ": pattern '" + key + "' has a value that is not a number");
     try {
       if (std::regex_match(module, std::regex("(.*\\.)?(" + key + ")"))) return value.get<double>();
     } catch (const std::exception& e) {
@@ -104,12 +117,21 @@ H5Array read_h5_floats(hid_t file, const std::string& path, const std::string& f
   H5Array array;
   int64_t count = 1;
   for (hsize_t d : dims) {
+    // A LoRA factor is small (heads x width x rank): a shape beyond the limit is a damaged or hostile file.
+    if (d > static_cast<hsize_t>(kMaxLoraFactorValues) || count * static_cast<int64_t>(d) > kMaxLoraFactorValues) {
+      throw Error(filename + ": dataset '" + path + "' claims more than " + std::to_string(kMaxLoraFactorValues) +
+                  " values, the limit for one LoRA factor");
+    }
     array.shape.push_back(static_cast<int64_t>(d));
     count *= static_cast<int64_t>(d);
   }
   array.values.resize(static_cast<size_t>(count));
   // Keras stores bfloat16 as 2-byte values marked dtype="bfloat16"; everything else HDF5 converts.
   const bool bf16 = h5_string_attribute(dataset.get(), "dtype") == "bfloat16";
+  if (bf16 && H5Tget_size(type.get()) != 2) {
+    throw Error(filename + ": dataset '" + path + "' is marked dtype='bfloat16' but holds " +
+                std::to_string(H5Tget_size(type.get())) + "-byte values");
+  }
   if (bf16) {
     std::vector<uint16_t> raw(array.values.size());
     if (H5Dread(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()) < 0) {
@@ -165,23 +187,28 @@ LoraAdapter read_peft_adapter(const std::string& path, const Gemma4Config& confi
                                                           : std::string()));
   }
   const json adapter_config = read_json_file(config_path);
-  const std::string peft_type = adapter_config.value("peft_type", std::string("LORA"));
+  if (!adapter_config.is_object()) throw Error(config_path + ": adapter_config.json must hold a JSON object");
+  // A key of the wrong JSON type is an error naming it (nlohmann's value() would throw its own type_error).
+  auto setting = [&](const char* key, const auto& fallback, bool (json::*is_type)() const noexcept, const char* type) {
+    using T = std::decay_t<decltype(fallback)>;
+    if (!adapter_config.contains(key) || adapter_config[key].is_null()) return T(fallback);
+    if (!(adapter_config[key].*is_type)()) throw Error(config_path + ": \"" + key + "\" is not " + type);
+    return adapter_config[key].get<T>();
+  };
+  const std::string peft_type = setting("peft_type", std::string("LORA"), &json::is_string, "a string");
   if (peft_type != "LORA") throw Error(config_path + ": peft_type is '" + peft_type + "'; only LORA adapters are supported");
-  if (adapter_config.value("use_dora", false)) throw Error(config_path + ": use_dora is true; DoRA adapters are not supported");
-  if (adapter_config.value("fan_in_fan_out", false)) {
+  if (setting("use_dora", false, &json::is_boolean, "true or false")) {
+    throw Error(config_path + ": use_dora is true; DoRA adapters are not supported");
+  }
+  if (setting("fan_in_fan_out", false, &json::is_boolean, "true or false")) {
     throw Error(config_path + ": fan_in_fan_out is true (Conv1D-style transposed weights), but Gemma 4 uses Linear layers");
   }
   // Absent values take PEFT's LoraConfig defaults (peft/tuners/lora/config.py: r = 8, lora_alpha = 8).
-  auto number = [&](const char* key, double fallback) {
-    if (!adapter_config.contains(key) || adapter_config[key].is_null()) return fallback;
-    if (!adapter_config[key].is_number()) throw Error(config_path + ": \"" + key + "\" is not a number");
-    return adapter_config[key].get<double>();
-  };
-  const double default_rank = number("r", 8.0);
-  const double default_alpha = number("lora_alpha", 8.0);
-  const bool rslora = adapter_config.value("use_rslora", false);
-  const json rank_pattern = adapter_config.value("rank_pattern", json::object());
-  const json alpha_pattern = adapter_config.value("alpha_pattern", json::object());
+  const double default_rank = setting("r", 8.0, &json::is_number, "a number");
+  const double default_alpha = setting("lora_alpha", 8.0, &json::is_number, "a number");
+  const bool rslora = setting("use_rslora", false, &json::is_boolean, "true or false");
+  const json rank_pattern = setting("rank_pattern", json::object(), &json::is_object, "an object");
+  const json alpha_pattern = setting("alpha_pattern", json::object(), &json::is_object, "an object");
 
   WeightSource file;
   read_safetensors_file(weights_path, file, "", /*canonicalize=*/false);
@@ -230,6 +257,13 @@ LoraAdapter read_peft_adapter(const std::string& path, const Gemma4Config& confi
     const TensorView& b = pair.b->view;
     const int64_t out = (*shape)[0], in = (*shape)[1];
     const double module_rank = pattern_value(rank_pattern, hf, config_path).value_or(default_rank);
+    // Checked before the conversion: a NaN or 1e300 rank would make static_cast<int64_t> undefined.
+    if (!(module_rank >= 1 && module_rank <= kMaxLoraRank) || module_rank != std::floor(module_rank)) {
+      std::ostringstream shown;
+      shown << module_rank;
+      throw Error(config_path + ": the rank r of module '" + module + "' is " + shown.str() +
+                  ", expected an integer from 1 to " + std::to_string(kMaxLoraRank));
+    }
     const int64_t rank = static_cast<int64_t>(module_rank);
     if (a.shape.size() != 2 || a.shape[0] != rank || a.shape[1] != in) {
       throw Error(weights_path + ": " + pair.a_name + " has shape " + shape_to_string(a.shape) + ", expected [" +
@@ -256,8 +290,15 @@ LoraAdapter read_peft_adapter(const std::string& path, const Gemma4Config& confi
   return adapter;
 }
 
+LoraAdapter read_keras_lora_unprobed(const std::string& path, const Gemma4Config& config, const LoraReadOptions& options);
+
 LoraAdapter read_keras_lora(const std::string& path, const Gemma4Config& config, const LoraReadOptions& options) {
   if (!fs::exists(path)) throw Error("KerasHub LoRA file '" + path + "' does not exist");
+  survive_hdf5(path, [&] { read_keras_lora_unprobed(path, config, options); });
+  return read_keras_lora_unprobed(path, config, options);
+}
+
+LoraAdapter read_keras_lora_unprobed(const std::string& path, const Gemma4Config& config, const LoraReadOptions& options) {
   quiet_hdf5();
   if (H5Fis_hdf5(path.c_str()) <= 0) throw Error(path + ": not an HDF5 file (a KerasHub .lora.h5 file was expected)");
   H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
@@ -277,6 +318,7 @@ LoraAdapter read_keras_lora(const std::string& path, const Gemma4Config& config,
     if (child.empty() || child.find_first_not_of("0123456789") != std::string::npos) {
       throw Error(path + ": unexpected entry 'lora/" + child + "' (expected numbered layer groups)");
     }
+    if (child.size() > 9) throw Error(path + ": layer group 'lora/" + child + "' has an index above 999999999");
     indices.push_back(std::stoll(child));
   }
   std::sort(indices.begin(), indices.end());

@@ -63,6 +63,13 @@ void read_safetensors_bytes(const uint8_t* bytes, size_t file_size, const std::s
   if (file_size < 8) throw Error(path + ": too short for a safetensors file (" + std::to_string(file_size) + " bytes)");
   uint64_t header_size = 0;
   std::memcpy(&header_size, bytes, 8);
+  // The safetensors library's own bound (MAX_HEADER_SIZE, 100,000,000 bytes): a header is JSON text of
+  // names, dtypes and shapes, far smaller even for the biggest models.
+  constexpr uint64_t kMaxHeaderBytes = 100000000;
+  if (header_size > kMaxHeaderBytes) {
+    throw Error(path + ": header length " + std::to_string(header_size) + " is above the limit of " +
+                std::to_string(kMaxHeaderBytes) + " bytes; the file is damaged or not safetensors");
+  }
   if (header_size > file_size - 8) {
     throw Error(path + ": header length " + std::to_string(header_size) + " runs past the end of the file (" +
                 std::to_string(file_size) + " bytes); the file is truncated or not safetensors");
@@ -82,6 +89,11 @@ void read_safetensors_bytes(const uint8_t* bytes, size_t file_size, const std::s
 
   for (const auto& [name, entry] : header.items()) {
     if (name == "__metadata__") continue;
+    constexpr size_t kMaxNameBytes = 4096;
+    if (name.size() > kMaxNameBytes) {
+      throw Error(path + ": a tensor name of " + std::to_string(name.size()) + " bytes is longer than the limit of " +
+                  std::to_string(kMaxNameBytes));
+    }
     const std::string where = path + ": tensor '" + name + "'";
     if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") ||
         !entry.contains("data_offsets")) {
@@ -91,6 +103,9 @@ void read_safetensors_bytes(const uint8_t* bytes, size_t file_size, const std::s
     if (!entry["dtype"].is_string()) throw Error(where + ": dtype must be a string, not " + entry["dtype"].dump());
     view.dtype = parse_dtype(entry["dtype"].get<std::string>(), where);
     if (!entry["shape"].is_array()) throw Error(where + ": shape must be a list, not " + entry["shape"].dump());
+    if (entry["shape"].size() > 8) {
+      throw Error(where + ": shape has " + std::to_string(entry["shape"].size()) + " dimensions, above the limit of 8");
+    }
     for (const auto& dim : entry["shape"]) {
       if (!dim.is_number_integer() || dim.get<int64_t>() < 0) throw Error(where + ": bad shape " + entry["shape"].dump());
       view.shape.push_back(dim.get<int64_t>());

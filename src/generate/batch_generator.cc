@@ -54,7 +54,8 @@ struct BatchGenerator::Impl {
   Impl(const CausalLM& lm, const BatchOptions& options)
       : model(text_model_of(lm.backbone())),
         tokenizer(lm.tokenizer()),
-        pool(lm.config(), options.max_sequences, options.max_context, options.prefill_chunk, options.max_batch_tokens),
+        pool(lm.config(), options.max_sequences, options.max_context, options.prefill_chunk, options.max_batch_tokens,
+             options.kv_type),
         vocab(lm.config().vocabulary_size),
         width(lm.config().hidden_dim) {
     if (tokenizer) {
@@ -157,15 +158,19 @@ struct BatchGenerator::Impl {
   bool in_step = false;
 };
 
-int64_t kv_bytes_per_sequence(const Gemma4Config& config, int64_t max_context, int64_t prefill_chunk) {
-  return KvCache::bytes_for(config, max_context, std::min(prefill_chunk, max_context));
+int64_t kv_bytes_per_sequence(const Gemma4Config& config, int64_t max_context, int64_t prefill_chunk, KvType kv_type) {
+  return KvCache::bytes_for(config, max_context, std::min(prefill_chunk, max_context), kv_type);
 }
 
-int64_t default_parallel(const Gemma4Config& config, int64_t max_context, int64_t prefill_chunk) {
+int64_t kv_bytes_per_position(const Gemma4Config& config, KvType kv_type, bool global_only) {
+  return KvCache::bytes_per_position(config, kv_type, global_only);
+}
+
+int64_t default_parallel(const Gemma4Config& config, int64_t max_context, int64_t prefill_chunk, KvType kv_type) {
   const long pages = sysconf(_SC_AVPHYS_PAGES);
   const long page_size = sysconf(_SC_PAGESIZE);
   const double available = pages > 0 && page_size > 0 ? static_cast<double>(pages) * static_cast<double>(page_size) : 0;
-  const double per_slot = static_cast<double>(std::max<int64_t>(kv_bytes_per_sequence(config, max_context, prefill_chunk), 1));
+  const double per_slot = static_cast<double>(std::max<int64_t>(kv_bytes_per_sequence(config, max_context, prefill_chunk, kv_type), 1));
   return std::clamp<int64_t>(static_cast<int64_t>(available / 4 / per_slot), 1, 8);
 }
 

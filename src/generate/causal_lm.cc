@@ -5,7 +5,9 @@
 #include <chrono>
 #include <functional>
 
+#include "generate/prompt_lookup.h"
 #include "generate/sampler.h"
+#include "generate/speculative.h"
 #include "generate/text_stream.h"
 #include "model/backbone_parts.h"
 #include "model/kv_cache.h"
@@ -49,7 +51,8 @@ ChatTemplateOptions CausalLM::chat_template_options() const {
 CausalLM::~CausalLM() = default;
 
 void CausalLM::reset() {
-  cache_ = std::make_unique<KvCache>(config(), options_.max_context, options_.prefill_chunk);
+  cache_ = std::make_unique<KvCache>(config(), options_.max_context, options_.prefill_chunk, /*with_activations=*/true,
+                                     options_.kv_type);
   history_.clear();
 }
 
@@ -128,6 +131,27 @@ std::vector<int32_t> CausalLM::tokenize_with_media(const std::string& prompt_tex
     }
   }
   return out;
+}
+
+std::vector<float> CausalLM::verify_rows(int32_t token, const std::vector<int32_t>& drafts) {
+  std::vector<int32_t> chunk_ids{token};
+  chunk_ids.insert(chunk_ids.end(), drafts.begin(), drafts.end());
+  const int64_t rows = static_cast<int64_t>(chunk_ids.size());
+  const TextModel& model = text_model_of(*backbone_);
+  std::vector<float> hidden(static_cast<size_t>(rows * config().hidden_dim));
+  ChunkInput chunk;
+  chunk.token_ids = chunk_ids.data();
+  chunk.length = rows;
+  model.forward_chunk_tail(chunk, *cache_, rows, hidden.data());
+  history_.insert(history_.end(), chunk_ids.begin(), chunk_ids.end());
+  std::vector<float> logits(static_cast<size_t>(rows * config().vocabulary_size));
+  model.logits(hidden.data(), rows, logits.data());
+  return logits;
+}
+
+void CausalLM::roll_back(int64_t length) {
+  cache_->truncate(length);
+  history_.resize(static_cast<size_t>(length));
 }
 
 std::vector<int32_t> CausalLM::resolve_stop_ids(const GenerationConfig& config) const {
@@ -241,8 +265,29 @@ GenerationResult CausalLM::generate(const std::vector<int32_t>& prompt, const Me
     if (id >= 0) context.push_back(id);
   }
   result.stop_reason = "max_tokens";
-  for (int64_t step = 0; step < config.max_new_tokens; ++step) {
-    const int32_t token = sampler.sample(logits, context);
+  const DraftConfig& draft = config.draft;
+  const bool drafting = draft.kind != DraftConfig::Kind::kNone;
+  if (drafting && draft.max_draft < 1) throw Error("--draft-max must be at least 1");
+  if (draft.kind == DraftConfig::Kind::kAssistant) {
+    throw Error("assistant (MTP) drafters are not supported yet: use --draft lookup");
+  }
+  PromptLookupOptions lookup;
+  lookup.max_ngram = draft.max_ngram;
+  lookup.min_ngram = draft.min_ngram;
+  SpeculativeVerifier verifier(config.sampling);
+  const int64_t vocab = this->config().vocabulary_size;
+  // The cache holds every emitted token but the last (as plain decoding leaves it); accepted drafts are in the
+  // cache before they are emitted, so `queue` holds decided tokens still to emit.
+  const size_t base = history_.size();
+  std::vector<int32_t> queue;
+  if (config.max_new_tokens > 0) {
+    queue.push_back(drafting ? verifier.sample(logits.data(), vocab, context) : sampler.sample(logits, context));
+  }
+  size_t next = 0;
+  int64_t produced = 0;
+  while (config.max_new_tokens > 0) {
+    const int32_t token = queue[next++];
+    ++produced;
     result.tokens.push_back(token);
     context.push_back(token);
     if (std::find(stop_ids.begin(), stop_ids.end(), token) != stop_ids.end()) {
@@ -258,12 +303,46 @@ GenerationResult CausalLM::generate(const std::vector<int32_t>& prompt, const Me
       result.stop_reason = "stop_string";
       break;
     }
-    if (step + 1 == config.max_new_tokens) break;
+    if (produced == config.max_new_tokens) break;
+    if (next < queue.size()) continue;  // an accepted draft: already in the cache
     if (cache_->length() + 1 > options_.max_context) {
       result.stop_reason = "context_full";
       break;
     }
-    logits = feed({token});
+    queue.clear();
+    next = 0;
+    // Drafts must fit what is left to produce, the context and one chunk of the cache (with `token`).
+    const int64_t room = std::min({draft.max_draft, config.max_new_tokens - produced - 1,
+                                   options_.max_context - cache_->length() - 1, cache_->max_chunk() - 1});
+    DraftProposal proposal;
+    if (drafting && room > 0) {
+      if (draft.kind == DraftConfig::Kind::kPromptLookup) proposal.tokens = prompt_lookup_draft(context, room, lookup);
+      if (draft.kind == DraftConfig::Kind::kCustom) {
+        if (!draft.custom) throw Error("a custom drafter was asked for but none was given");
+        proposal.tokens = draft.custom(context, room);
+        if (static_cast<int64_t>(proposal.tokens.size()) > room) proposal.tokens.resize(static_cast<size_t>(room));
+        for (int32_t id : proposal.tokens) {
+          if (id < 0 || id >= vocab) throw Error("the drafter proposed token " + std::to_string(id) + ", outside the vocabulary");
+        }
+      }
+    }
+    if (proposal.tokens.empty()) {
+      logits = feed({token});
+      queue.push_back(drafting ? verifier.sample(logits.data(), vocab, context) : sampler.sample(logits, context));
+      continue;
+    }
+    const int64_t before = cache_->length();
+    const std::vector<float> rows = verify_rows(token, proposal.tokens);
+    queue = verifier.verify(rows.data(), vocab, proposal, context);
+    const int64_t accepted = static_cast<int64_t>(queue.size()) - 1;
+    roll_back(before + 1 + accepted);  // keep `token` and the accepted drafts
+    ++result.draft_steps;
+    result.drafted_tokens += static_cast<int64_t>(proposal.tokens.size());
+    result.accepted_tokens += accepted;
+  }
+  // Generation stopped at an accepted draft: forget the positions after it, as plain decoding never ran them.
+  if (produced > 0 && history_.size() > base + static_cast<size_t>(produced) - 1) {
+    roll_back(static_cast<int64_t>(base) + produced - 1);
   }
   const std::string rest = stream.finish();
   if (on_token && !rest.empty()) on_token(-1, rest);

@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include <gemma4/error.h>
+#include <gemma4/kv_type.h>
 
 #include "kernels/ops.h"
 
@@ -19,15 +20,24 @@ class ThreadPool;
 
 namespace gemma4::kernels {
 
-// Keys and values of one head as rows `stride` floats apart, one row per position. With `ring` > 0 the
-// rows form a ring buffer: position p is stored in row p % ring.
+// Keys and values of one head as rows `stride` elements apart, one row per position. With `ring` > 0 the
+// rows form a ring buffer: position p is stored in row p % ring. float32 rows are `keys`/`values`; the
+// narrower storage types (attend_tiled only; `type` says which) are `key_data`/`value_data`: bf16 as uint16
+// bits, q8_0 as int8 with one float scale per 32 elements, element e of the buffer scaled by
+// key_scales[e / 32] (so row offsets and stride must be multiples of 32).
 struct KeyValueRows {
   const float* keys = nullptr;
   const float* values = nullptr;
   int64_t stride = 0;
   int64_t ring = 0;
+  KvType type = KvType::kF32;
+  const void* key_data = nullptr;
+  const void* value_data = nullptr;
+  const float* key_scales = nullptr;
+  const float* value_scales = nullptr;
 
   int64_t row(int64_t position) const { return ring > 0 ? position % ring : position; }
+  // float32 rows only (attend and attend_reference read these).
   const float* key(int64_t position) const { return keys + row(position) * stride; }
   const float* value(int64_t position) const { return values + row(position) * stride; }
 };
@@ -154,7 +164,7 @@ struct TiledAttention {
   int64_t rows = 0;
   int64_t heads = 0;               // query heads; head h reads KV head h / (heads / kv_heads)
   int64_t row_stride = 0;          // floats between consecutive rows of queries and of out
-  KeyValueRows kv;                 // KV head 0; KV head g starts kv_head_stride floats further into each row
+  KeyValueRows kv;                 // KV head 0; KV head g starts kv_head_stride elements further into each row
   int64_t kv_heads = 1;
   int64_t kv_head_stride = 0;
   const int64_t* first = nullptr;  // [rows]

@@ -4,7 +4,8 @@
 // updates each query's running maximum and denominator (online softmax) and adds the weighted values into
 // an unnormalised sum that stays in L1/L2. Blocks no query of the task can see are skipped before any
 // arithmetic. The tile kernels are compiled for AVX-512, for AVX2 + FMA and portably
-// (attention_tiled.inc); float32 throughout.
+// (attention_tiled.inc); float32 arithmetic throughout, whether the keys and values are stored as float32,
+// bf16 or q8_0 (each tile load widens them in registers).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -57,6 +58,8 @@ struct TaskScratch {
   }
 };
 
+using RunTaskFn = void (*)(const TiledAttention&, const TaskSpan&, float*, float*, float*, TaskScratch&);
+
 namespace portable {
 #define GEMMA4_ATT_TARGET
 using V = float;
@@ -69,6 +72,13 @@ inline V vset1(float x) { return x; }
 inline V vfma(V a, V b, V c) { return a * b + c; }
 inline V vmul(V a, V b) { return a * b; }
 inline float vhsum(V v) { return v; }
+inline V vload_bf16(const uint16_t* p) {
+  const uint32_t bits = static_cast<uint32_t>(*p) << 16;
+  float x;
+  std::memcpy(&x, &bits, sizeof(x));
+  return x;
+}
+inline V vload_i8(const int8_t* p) { return static_cast<float>(*p); }
 inline float exp_shift_sum(float* s, int64_t n, float shift) {
   float sum = 0.0f;
   for (int64_t j = 0; j < n; ++j) sum += (s[j] = std::exp(s[j] - shift));
@@ -96,6 +106,22 @@ inline V vset1(float x) { return V{} + x; }
 inline V vfma(V a, V b, V c) { return a * b + c; }
 inline V vmul(V a, V b) { return a * b; }
 inline float vhsum(V v) { return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7])); }
+typedef uint16_t Half8 __attribute__((vector_size(16)));
+typedef uint32_t Word8 __attribute__((vector_size(32)));
+typedef int8_t Byte8 __attribute__((vector_size(8)));
+inline V vload_bf16(const uint16_t* p) {
+  Half8 h;
+  std::memcpy(&h, p, sizeof(h));
+  const Word8 w = __builtin_convertvector(h, Word8) << 16;
+  V v;
+  std::memcpy(&v, &w, sizeof(v));
+  return v;
+}
+inline V vload_i8(const int8_t* p) {
+  Byte8 b;
+  std::memcpy(&b, p, sizeof(b));
+  return __builtin_convertvector(b, V);
+}
 inline float exp_shift_sum(float* s, int64_t n, float shift) { return portable::exp_shift_sum(s, n, shift); }
 #include "kernels/attention_tiled.inc"
 #undef GEMMA4_ATT_TARGET
@@ -114,6 +140,13 @@ GEMMA4_ATT_TARGET inline V vzero() { return _mm256_setzero_ps(); }
 GEMMA4_ATT_TARGET inline V vset1(float x) { return _mm256_set1_ps(x); }
 GEMMA4_ATT_TARGET inline V vfma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
 GEMMA4_ATT_TARGET inline V vmul(V a, V b) { return _mm256_mul_ps(a, b); }
+GEMMA4_ATT_TARGET inline V vload_bf16(const uint16_t* p) {
+  const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
+GEMMA4_ATT_TARGET inline V vload_i8(const int8_t* p) {
+  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
 GEMMA4_ATT_TARGET inline float vhsum(V v) {
   const __m128 half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   const __m128 quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
@@ -171,6 +204,13 @@ GEMMA4_ATT_TARGET inline V vzero() { return _mm512_setzero_ps(); }
 GEMMA4_ATT_TARGET inline V vset1(float x) { return _mm512_set1_ps(x); }
 GEMMA4_ATT_TARGET inline V vfma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
 GEMMA4_ATT_TARGET inline V vmul(V a, V b) { return _mm512_mul_ps(a, b); }
+GEMMA4_ATT_TARGET inline V vload_bf16(const uint16_t* p) {
+  const __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+}
+GEMMA4_ATT_TARGET inline V vload_i8(const int8_t* p) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
 GEMMA4_ATT_TARGET inline float vhsum(V v) { return _mm512_reduce_add_ps(v); }
 GEMMA4_ATT_TARGET inline V vexp(V v) {
   const __mmask16 tiny = _mm512_cmp_ps_mask(v, _mm512_set1_ps(-87.3f), _CMP_LT_OQ);
@@ -213,18 +253,16 @@ GEMMA4_ATT_TARGET inline float exp_shift_sum(float* s, int64_t n, float shift) {
 #pragma GCC diagnostic pop
 #endif
 
-using RunTaskFn = void (*)(const TiledAttention&, const TaskSpan&, float*, float*, float*, TaskScratch&);
-
-RunTaskFn pick(AttentionIsa isa, int64_t dim) {
+RunTaskFn pick(AttentionIsa isa, int64_t dim, KvType type) {
 #if defined(__x86_64__)
   const CpuFeatures& cpu = cpu_features();
   const bool want512 = isa == AttentionIsa::kBest || isa == AttentionIsa::kAvx512;
   const bool want2 = want512 || isa == AttentionIsa::kAvx2;
-  if (want512 && cpu.avx512 && dim % 16 == 0) return avx512::run_task;
-  if (want2 && cpu.avx2 && dim % 8 == 0) return avx2::run_task;
+  if (want512 && cpu.avx512 && dim % 16 == 0) return avx512::task_for(type);
+  if (want2 && cpu.avx2 && dim % 8 == 0) return avx2::task_for(type);
 #endif
   (void)isa;
-  return dim % 8 == 0 ? portable8::run_task : portable::run_task;
+  return dim % 8 == 0 ? portable8::task_for(type) : portable::task_for(type);
 }
 
 // out = o / l per query vector of a task (zeros where no key was seen).
@@ -247,7 +285,12 @@ void attend_tiled(const TiledAttention& pr, ThreadPool& pool, AttentionIsa isa) 
     throw Error("tiled attention: " + std::to_string(pr.heads) + " query heads over " + std::to_string(pr.kv_heads) +
                 " KV heads of head_dim " + std::to_string(dim) + " do not form whole groups");
   }
-  const RunTaskFn run = pick(isa, dim);
+  if (pr.kv.type == KvType::kQ8_0 && (dim % 32 != 0 || pr.kv_head_stride % 32 != 0 || pr.kv.stride % 32 != 0)) {
+    throw Error("tiled attention: q8_0 keys and values need head_dim, the KV head stride and the row stride in "
+                "whole blocks of 32 (head_dim " + std::to_string(dim) + ", row stride " + std::to_string(pr.kv.stride) +
+                ")");
+  }
+  const RunTaskFn run = pick(isa, dim, pr.kv.type);
   const int64_t group = pr.heads / pr.kv_heads;
   const int64_t block_rows = std::max<int64_t>(1, kQueryVectors / group);
   const int64_t blocks = (pr.rows + block_rows - 1) / block_rows;

@@ -81,6 +81,21 @@ void write_hf_tokenizer(const TokenizerSource& tokenizer, const fs::path& dir) {
   }
 }
 
+// The output must not replace what is being read: the same file (or a link to it), or, for a Hugging Face
+// folder, the model's own folder (config.json and model.safetensors would be replaced mid-conversion).
+void refuse_overwriting_the_input(const std::string& model, const std::string& output, const std::string& format) {
+  std::error_code error;
+  const fs::path source(model);
+  const bool same = fs::exists(output) && fs::exists(source) && fs::equivalent(output, source, error);
+  const fs::path source_folder = fs::is_directory(source) ? source : source.parent_path();
+  const bool into_source_folder = format == "hf" && fs::exists(output) && !source_folder.empty() &&
+                                  fs::equivalent(output, source_folder, error);
+  if (same || into_source_folder) {
+    throw Error("convert: the output '" + output + "' is the model being converted ('" + model +
+                "'); write to another " + (format == "hf" ? "folder" : "file"));
+  }
+}
+
 }  // namespace
 
 ConvertReport convert_model(const std::string& model, const std::string& output, const ConvertOptions& options) {
@@ -90,6 +105,7 @@ ConvertReport convert_model(const std::string& model, const std::string& output,
   if (options.format != "gguf" && options.format != "hf") {
     throw Error("convert writes gguf or hf (got '" + options.format + "')");
   }
+  refuse_overwriting_the_input(model, output, options.format);
   Checkpoint checkpoint = open_checkpoint(model, options.source);
   prepare_checkpoint(checkpoint, options.source);
   ConvertReport report{checkpoint.format, output};

@@ -70,6 +70,7 @@ TextActivations::TextActivations(const Gemma4Config& config, int64_t chunk_rows)
   segment_start.assign(static_cast<size_t>(rows), 0);
 
   last_hidden = floats(width);
+  lora_view.shape = {0, 0};
 }
 
 }  // namespace gemma4

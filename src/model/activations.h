@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/tensor.h"
 #include "kernels/attention.h"
 #include "model/moe_routing.h"
 
@@ -65,6 +66,12 @@ struct TextActivations {
   std::vector<int64_t> row_segment;   // [chunk]
   std::vector<double> row_position;   // [chunk]
   std::vector<int64_t> segment_first, segment_rows, segment_start;  // [chunk] (at most one segment per row)
+
+  // --- Live LoRA adapters (model/lora_runtime.h), per adapted projection. Empty until a forward pass meets an
+  // adapter with a nonzero b; then sized once for the largest one (the rank is not known here). ---
+  std::vector<float> lora_factor;  // [heads * rank, in] the adapter's a, transposed
+  std::vector<float> lora_down;    // [chunk, heads * rank] x a
+  TensorView lora_view;            // lora_factor as a matrix (its shape holds two entries from the start)
 
   // --- Output. ---
   std::vector<float> last_hidden;  // [hidden] a caller's final-normed row of the last token

@@ -16,13 +16,13 @@ int64_t checked_batch_rows(int64_t slots, int64_t batch_rows) {
 }  // namespace
 
 KvCachePool::KvCachePool(const Gemma4Config& config, int64_t slots, int64_t max_context, int64_t max_chunk,
-                         int64_t batch_rows)
+                         int64_t batch_rows, KvType type)
     : max_context_(max_context),
       activations_(config, checked_batch_rows(slots, batch_rows)) {
   if (batch_rows <= 0) throw Error("a batch needs room for at least one row");
   slots_.resize(static_cast<size_t>(slots));
   for (Slot& slot : slots_) {
-    slot.cache = std::make_unique<KvCache>(config, max_context, max_chunk, /*with_activations=*/false);
+    slot.cache = std::make_unique<KvCache>(config, max_context, max_chunk, /*with_activations=*/false, type);
     slot.history.reserve(static_cast<size_t>(max_context));
   }
 }

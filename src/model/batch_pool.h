@@ -18,7 +18,8 @@ namespace gemma4 {
 class KvCachePool {
  public:
   // `batch_rows`: the most rows one step runs (all sequences together).
-  KvCachePool(const Gemma4Config& config, int64_t slots, int64_t max_context, int64_t max_chunk, int64_t batch_rows);
+  KvCachePool(const Gemma4Config& config, int64_t slots, int64_t max_context, int64_t max_chunk, int64_t batch_rows,
+              KvType type = KvType::kF32);
 
   int64_t slots() const { return static_cast<int64_t>(slots_.size()); }
   int64_t free_slots() const;

@@ -49,6 +49,10 @@ TextModel::TextModel(Gemma4Config config, ModelWeights weights)
   }
 }
 
+void TextModel::bind_lora(std::shared_ptr<const LoraTrainingState> state) {
+  lora_ = state ? std::make_shared<const LoraRuntime>(config_, weights_, std::move(state)) : nullptr;
+}
+
 void TextModel::embed(const ChunkInput& input, float* hidden) const {
   const int64_t width = config_.hidden_dim;
   for (int64_t t = 0; t < input.length; ++t) {
@@ -135,6 +139,7 @@ void TextModel::attention(int64_t layer, const BatchSegment* segments, int64_t c
   // Queries: project, RMS-normalise each head, rotate.
   float* q = act.q.data();
   matmul(normed, rows, w.q_proj, q);
+  adapt(layer, LoraSlot::query, normed, rows, q, act);
   rms_norm(q, w.q_norm.f32(), rows * q_heads, head_dim, eps, q);
   for (int64_t t = 0; t < rows; ++t) {
     for (int64_t h = 0; h < q_heads; ++h) {
@@ -149,10 +154,12 @@ void TextModel::attention(int64_t layer, const BatchSegment* segments, int64_t c
     float* k = act.k.data();
     float* v = act.v.data();
     matmul(normed, rows, w.k_proj, k);
+    adapt(layer, LoraSlot::key, normed, rows, k, act);
     if (w.v_proj.empty()) {
       std::copy_n(k, rows * kv_width, v);  // K=V: values are the raw key projection (before k_norm and RoPE)
     } else {
       matmul(normed, rows, w.v_proj, v);
+      adapt(layer, LoraSlot::value, normed, rows, v, act);
     }
     rms_norm(k, w.k_norm.f32(), rows * kv_heads, head_dim, eps, k);
     rms_norm(v, nullptr, rows * kv_heads, head_dim, eps, v);
@@ -162,8 +169,7 @@ void TextModel::attention(int64_t layer, const BatchSegment* segments, int64_t c
                               rope_scaling);
       }
       KvCache& cache = *segments[act.row_segment[t]].cache;
-      std::copy_n(k + t * kv_width, kv_width, cache.key(layer, cache_index(t)));
-      std::copy_n(v + t * kv_width, kv_width, cache.value(layer, cache_index(t)));
+      cache.store(layer, cache_index(t), k + t * kv_width, v + t * kv_width);  // rounded to the cache's type
     }
   }
 
@@ -216,6 +222,7 @@ void TextModel::attention(int64_t layer, const BatchSegment* segments, int64_t c
   }
   const float* context = act.context.data();
   matmul(context, rows, w.o_proj, act.branch.data());
+  adapt(layer, LoraSlot::output, context, rows, act.branch.data(), act);
 }
 
 void TextModel::mixture_of_experts(int64_t layer, const float* residual, int64_t rows, TextActivations& act) const {
@@ -299,9 +306,12 @@ void TextModel::feed_forward(int64_t layer, const float* residual, int64_t rows,
   float* dense = act.mlp_out.data();
   rms_norm(residual, w.pre_ffn_norm.f32(), rows, width, eps, normed);
   matmul(normed, rows, w.gate_proj, gate);
+  adapt(layer, LoraSlot::gate, normed, rows, gate, act);
   matmul(normed, rows, w.up_proj, up);
+  adapt(layer, LoraSlot::up, normed, rows, up, act);
   kernels::gelu_tanh_mul(gate, up, rows * ffn_width);
   matmul(gate, rows, w.down_proj, dense);
+  adapt(layer, LoraSlot::down, gate, rows, dense, act);
 
   if (config_.enable_moe_block) {
     // The dense MLP and the experts each get their own post-norm; their sum gets the shared one.
@@ -322,11 +332,13 @@ void TextModel::apply_per_layer_input(int64_t layer, const float* ple, int64_t r
   const int64_t ple_row = config_.num_layers * ple_width;
   float* gate = act.ple_gate.data();
   matmul(hidden, rows, w.ple_gate, gate);
+  adapt(layer, LoraSlot::ple_gate, hidden, rows, gate, act);
   for (int64_t t = 0; t < rows; ++t) {
     kernels::gelu_tanh_mul(gate + t * ple_width, ple + t * ple_row + layer * ple_width, ple_width);
   }
   float* projected = act.ple_projected.data();
   matmul(gate, rows, w.ple_projection, projected);
+  adapt(layer, LoraSlot::ple_projection, gate, rows, projected, act);
   rms_norm(projected, w.ple_post_norm.f32(), rows, width, static_cast<float>(config_.layer_norm_epsilon), projected);
   for (int64_t i = 0; i < rows * width; ++i) hidden[i] += projected[i];
 }

@@ -5,9 +5,11 @@
 #include <gemma4/config.h>
 
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "model/kv_cache.h"
+#include "model/lora_runtime.h"
 #include "model/weights.h"
 
 namespace gemma4 {
@@ -46,6 +48,11 @@ class TextModel {
 
   const Gemma4Config& config() const { return config_; }
   const ModelWeights& weights() const { return weights_; }
+
+  // Makes every forward pass add the live LoRA adapters of `state` (Backbone::enable_lora) to their projections,
+  // W + (alpha / rank) a @ b (model/lora_runtime.h); null: the frozen weights alone. Not while a forward pass runs.
+  void bind_lora(std::shared_ptr<const LoraTrainingState> state);
+  const LoraRuntime* lora() const { return lora_.get(); }
 
   // Runs every layer over the chunk, storing its keys and values in `cache`, and writes the
   // final-normed hidden states [length, hidden] to `sequence_output`. `on_layer_output(l, h)` (optional)
@@ -94,6 +101,10 @@ class TextModel {
   void feed_forward(int64_t layer, const float* residual, int64_t rows, TextActivations& act) const;
   void mixture_of_experts(int64_t layer, const float* residual, int64_t rows, TextActivations& act) const;
   void apply_per_layer_input(int64_t layer, const float* ple, int64_t rows, float* hidden, TextActivations& act) const;
+  // y += the live adapter's update on `slot` of `layer`, if there is one (bind_lora).
+  void adapt(int64_t layer, LoraSlot slot, const float* x, int64_t rows, float* y, TextActivations& act) const {
+    if (lora_) lora_->apply(layer, slot, x, rows, y, act);
+  }
   // Throws unless the chunk fits the cache's context and chunk size.
   void check_chunk(const ChunkInput& input, const KvCache& cache) const;
   // The one forward pass (forward_chunk, forward_chunk_tail and forward_batch): rows nobody reads are dropped
@@ -107,6 +118,7 @@ class TextModel {
   float ple_token_scale_ = 1.0f;  // sqrt(hidden_size_per_layer_input), rounded as normaliser() says
   // MoE layers: each expert's matrices as views [layer][expert], cut once here (a slice builds a shape).
   std::vector<std::vector<TensorView>> expert_gate_up_, expert_down_;
+  std::shared_ptr<const LoraRuntime> lora_;  // the live LoRA adapters; null without
 };
 
 }  // namespace gemma4

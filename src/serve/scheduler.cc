@@ -45,7 +45,7 @@ void Ticket::push(TicketEvent event) {
 Scheduler::Scheduler(const CausalLM& lm, const SchedulerOptions& options, ServerMetrics* metrics)
     : options_(options),
       metrics_(metrics),
-      batch_(lm, BatchOptions{options.parallel, options.context, options.prefill_chunk, 0}) {
+      batch_(lm, BatchOptions{options.parallel, options.context, options.prefill_chunk, 0, options.kv_type}) {
   if (options_.queue_limit < 0) throw Error("the request queue limit must be >= 0");
   batch_load_ = batch_.load();
   publish_load();

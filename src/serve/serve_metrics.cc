@@ -64,6 +64,11 @@ void ServerMetrics::count_request(std::string_view endpoint, int status) {
   ++requests_[{std::string(endpoint), status}];
 }
 
+int64_t ServerMetrics::in_flight() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return in_flight_;
+}
+
 void ServerMetrics::request_started() {
   std::lock_guard<std::mutex> lock(mutex_);
   ++in_flight_;

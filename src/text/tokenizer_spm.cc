@@ -138,7 +138,19 @@ class SentencePieceTokenizer final : public Tokenizer {
     }
     if (pieces_.empty()) throw Error("tokenizer " + path + ": not a valid SentencePiece model (no pieces)");
 
-    const auto status = processor_.LoadFromSerializedProto(data);
+    // libsentencepiece's trie builder throws (Darts::Details::Exception) on an empty piece instead of returning a
+    // status; such a model is refused here first, and anything else it throws becomes our error.
+    for (size_t id = 0; id < pieces_.size(); ++id) {
+      if (pieces_[id].empty() && types_[id] != kControl) {
+        throw Error("tokenizer " + path + ": not a valid SentencePiece model (piece " + std::to_string(id) + " is empty)");
+      }
+    }
+    sentencepiece::util::Status status;
+    try {
+      status = processor_.LoadFromSerializedProto(data);
+    } catch (const std::exception& e) {
+      throw Error("tokenizer " + path + ": libsentencepiece cannot load it: " + e.what());
+    }
     if (!status.ok())
       throw Error("tokenizer " + path + ": libsentencepiece cannot load it: " + std::string(status.message()));
     if (static_cast<size_t>(processor_.GetPieceSize()) != pieces_.size())

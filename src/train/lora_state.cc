@@ -16,6 +16,7 @@
 
 #include "formats/json_file.h"
 #include "formats/lora_writer.h"
+#include "model/backbone_parts.h"
 
 namespace gemma4 {
 namespace {
@@ -346,8 +347,9 @@ void LoraTrainingState::load_lora_weights(const std::string& path) {
                   ") does not fit LoRA rank " + std::to_string(r) + " on layer '" + layer.layer_name + "' (" +
                   std::to_string(G) + " heads): ranks must match");
     }
-    layer.a = std::move(a);
-    layer.b = std::move(b);
+    // Into the existing buffers: views of them (the Python package's NumPy arrays) stay valid.
+    std::copy(a.begin(), a.end(), layer.a.begin());
+    std::copy(b.begin(), b.end(), layer.b.begin());
   }
 }
 
@@ -460,7 +462,9 @@ void lora_layer_gradient(const LoraLayer& layer, const std::vector<float>& d_a_p
 // Backbone's KerasHub-named entry points.
 
 LoraTrainingState& Backbone::enable_lora(int64_t rank, const std::vector<std::string>& target_layer_names) {
-  lora_ = std::make_shared<LoraTrainingState>(config(), rank, target_layer_names);
+  auto state = std::make_shared<LoraTrainingState>(config(), rank, target_layer_names);
+  parts_->text->bind_lora(state);  // forward() now adds the adapters (model/lora_runtime.h)
+  lora_ = std::move(state);
   return *lora_;
 }
 
@@ -471,7 +475,9 @@ void Backbone::save_lora_weights(const std::string& path) const {
 
 void Backbone::load_lora_weights(const std::string& path) {
   if (!lora_) {
-    lora_ = std::make_shared<LoraTrainingState>(LoraTrainingState::from_file(path, config()));
+    auto state = std::make_shared<LoraTrainingState>(LoraTrainingState::from_file(path, config()));
+    parts_->text->bind_lora(state);
+    lora_ = std::move(state);
     return;
   }
   lora_->load_lora_weights(path);

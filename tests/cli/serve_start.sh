@@ -1,4 +1,4 @@
-# Sourced by the serve batching tests: start_server LOG ARGS... starts `gemma4 serve` on a free port, sets
+# Sourced by the serve tests: start_server LOG ARGS... starts `gemma4 serve` on a free port, sets
 # server_pid and port (empty on failure); stop_server sends SIGTERM and waits up to 10 s for a clean exit.
 start_server() {
   local log=$1
@@ -16,6 +16,7 @@ start_server() {
   return 1
 }
 stop_server() {
+  [[ -n ${server_pid:-} ]] || return 0
   kill -TERM "$server_pid" 2>/dev/null
   for _ in $(seq 100); do
     kill -0 "$server_pid" 2>/dev/null || break

@@ -185,6 +185,15 @@ status=$?
 [[ $status -eq 1 ]] && grep -q "cannot listen" "$TMP/busy.err" && pass "busy port: $(cat "$TMP/busy.err")" ||
   fail "busy port: status $status, $(cat "$TMP/busy.err")"
 
+# A model that fails to load at once ends the server with its error (the listener, started first, is stopped
+# even when the failure comes before it began to listen).
+for attempt in 1 2 3; do
+  timeout 20 "$GEMMA4" serve --model "$TMP/no_such_model" --port 0 >/dev/null 2>"$TMP/missing.err"
+  status=$?
+  [[ $status -eq 1 ]] && grep -q "no_such_model' does not exist" "$TMP/missing.err" &&
+    pass "missing model ends the server (try $attempt)" || fail "missing model: status $status, $(cat "$TMP/missing.err")"
+done
+
 # SIGTERM: the server stops by itself, exit status 0.
 kill -TERM $server_pid
 for _ in $(seq 50); do

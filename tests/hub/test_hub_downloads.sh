@@ -141,6 +141,8 @@ expect_error "HF_HUB_OFFLINE=1 on an uncached repository" "hf://acme/slow is not
   "models--acme--slow/refs/main" "HF_HUB_OFFLINE=1" -- env HF_HUB_OFFLINE=1 "$GEMMA4" pull hf://acme/slow
 expect_error "generate --offline on an uncached handle" "is not on disk" "offline" \
   -- "$GEMMA4" generate --model hf://acme/slow --tokens 2 --offline
+expect_error "serve --offline on an uncached handle" "is not on disk" "offline" \
+  -- timeout 60 "$GEMMA4" serve --model hf://acme/slow --port 0 --offline
 [[ $(wc -l < "$LOG") -eq $requests ]] && pass "offline runs sent no request" || fail "offline requests: $(tail -3 "$LOG")"
 
 # 6. Two concurrent pulls of the same repository: one downloads, the other waits and reuses the blob.

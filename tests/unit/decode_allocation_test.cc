@@ -3,6 +3,7 @@
 // only while `counting` is set (it replaces operator new for the whole gemma4_tests binary, where it
 // otherwise just forwards to malloc).
 #include <gemma4/backbone.h>
+#include <gemma4/lora_training.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -84,6 +85,7 @@ struct WeightVariant {
   const char* dtype;              // LoadOptions::dtype
   const char* quantize;           // LoadOptions::quantize
   bool bf16_activations = false;  // the opt-in AVX-512 BF16 products (where the CPU has them)
+  bool lora = false;              // live LoRA adapters (Backbone::enable_lora) on every projection, b nonzero
 };
 
 void PrintTo(const WeightVariant& variant, std::ostream* out) { *out << variant.name; }
@@ -110,6 +112,12 @@ TEST_P(DecodeAllocations, DecodeStepsAllocateNothing) {
                        {"attention_logit_soft_cap", "50.0"}, {"sliding_window_size", "8"},
                        {"num_global_key_value_heads", "1"}};
   const auto backbone = Backbone::load("builtin:tiny", options);
+  if (GetParam().lora) {
+    LoraTrainingState& lora = backbone->enable_lora(
+        4, {"query", "key", "value", "attention_output", "ffw_gating", "ffw_gating_2", "ffw_linear",
+            "per_layer_input_gate", "per_layer_up_proj"});
+    for (LoraLayer& layer : lora.layers()) std::fill(layer.b.begin(), layer.b.end(), 0.01f);
+  }
   const TextModel& model = text_model_of(*backbone);
   const Gemma4Config& config = model.config();
   ASSERT_TRUE(config.enable_moe_block && config.has_ple() && config.num_kv_shared_layers > 0);
@@ -153,7 +161,9 @@ INSTANTIATE_TEST_SUITE_P(Weights, DecodeAllocations,
                          ::testing::Values(WeightVariant{"f32", "", ""}, WeightVariant{"bf16", "bfloat16", ""},
                                            WeightVariant{"bf16_activations", "bfloat16", "", true},
                                            WeightVariant{"q8_0", "", "q8_0"}, WeightVariant{"q4_0", "", "q4_0"},
-                                           WeightVariant{"q8_0_bf16_activations", "", "q8_0", true}),
+                                           WeightVariant{"q8_0_bf16_activations", "", "q8_0", true},
+                                           WeightVariant{"f32_lora", "", "", false, true},
+                                           WeightVariant{"q8_0_lora", "", "q8_0", false, true}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

@@ -46,6 +46,7 @@ void expect_cache_matches_full(int64_t chunk) {
   CausalLM::Options options;
   options.max_context = 64;
   options.prefill_chunk = chunk;
+  options.kv_type = KvType::kF32;  // the cache path itself, exactly (kv_types_test bounds bf16 and q8_0)
   CausalLM lm(Backbone::from_config(config, 7), nullptr, options);
   const int64_t vocab = config.vocabulary_size;
   // Prefill the first 13 tokens in chunks, then one token at a time (decode), past the window.
@@ -91,10 +92,17 @@ TEST(KvCache, TailPrefillEqualsAllRowsPrefill) {
     if (wanted == 0) EXPECT_EQ(tail[0], -1.0f);  // nothing written
     for (int64_t layer = 0; layer < config.first_kv_shared_layer(); ++layer) {
       const int64_t kv = config.layer_kv_heads(layer) * config.layer_head_dim(layer);
+      std::vector<float> got(static_cast<size_t>(4 * kv));
+      float* key = got.data();
+      float* all_key = key + kv;
+      float* value = all_key + kv;
+      float* all_value = value + kv;
       for (int64_t pos = cache.oldest_kept(layer, 12); pos < 12; ++pos) {
+        cache.read_key(layer, pos, key), all_cache.read_key(layer, pos, all_key);
+        cache.read_value(layer, pos, value), all_cache.read_value(layer, pos, all_value);
         for (int64_t i = 0; i < kv; ++i) {
-          ASSERT_EQ(cache.key(layer, pos)[i], all_cache.key(layer, pos)[i]) << "layer " << layer << " pos " << pos;
-          ASSERT_EQ(cache.value(layer, pos)[i], all_cache.value(layer, pos)[i]) << "layer " << layer;
+          ASSERT_EQ(key[i], all_key[i]) << "layer " << layer << " pos " << pos;
+          ASSERT_EQ(value[i], all_value[i]) << "layer " << layer;
         }
       }
     }

@@ -346,13 +346,14 @@ TEST(OutputParserHand, NestingDepthIsBounded) {
   EXPECT_TRUE(deep.tool_calls.empty());
   ASSERT_EQ(deep.errors.size(), 1u);
   EXPECT_NE(deep.errors[0].message.find("nested deeper than 64"), std::string::npos);
-  // Far deeper input: no stack exhaustion, no slowdown.
+  // Far deeper input: no stack exhaustion, and linear time (a quadratic parse of 200k levels would take hours;
+  // the bound is loose so that a loaded machine does not fail it).
   const auto start = std::chrono::steady_clock::now();
   const std::string huge = "<|tool_call>call:f{a:" + nested("[", "]", 200000) + "}<tool_call|>";
   const ParsedOutput p = parse_model_output(huge);
   EXPECT_EQ(p.content, huge);
   EXPECT_EQ(p.errors.size(), 1u);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
 }
 
 TEST(OutputParserHand, PromptOpenedTheThoughtChannel) {

@@ -449,13 +449,13 @@ TEST(TokenizerErrors, NameTheFileAndTheProblem) {
 
 // ---- The real Gemma 3 tokenizer.json (262k), when node_modules is installed ------------------------------
 
-TEST(RealTokenizer, LoadsFastAndMatchesHuggingFace) {
+// The load time is printed, not asserted: speed belongs to benchmarks, and a shared machine makes any bound flaky.
+TEST(RealTokenizer, LoadsAndMatchesHuggingFace) {
   if (!fs::exists(kGemma3Json)) GTEST_SKIP() << kGemma3Json << " not installed (npm install)";
   const auto t0 = std::chrono::steady_clock::now();
   const auto tok = Tokenizer::load(kGemma3Json);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("loaded %zu tokens in %.3f s\n", tok->vocab_size(), seconds);
-  EXPECT_LT(seconds, 5.0);
   EXPECT_EQ(tok->vocab_size(), 262145u);
   // Expected ids from @lenml/tokenizers (tests/text/hf_tokenize.mjs).
   EXPECT_EQ(tok->encode("Hello world"), (Ids{9259, 1902}));

@@ -3,6 +3,7 @@
 // generation does it (rows other than the last stop at the last layer that writes the KV cache); with
 // --all-rows also with every row through every layer, the work an engine without that shortcut does.
 // Decode = greedy single-token steps after a short prompt. Each figure is the median of --repeat runs.
+// The KV cache is stored as --kv-type (bf16 by default, as generation); its bytes per position are reported.
 #include <gemma4/error.h>
 #include <sys/resource.h>
 
@@ -33,6 +34,7 @@ struct BenchArgs {
   int threads = 0;
   int repeat = 3;
   std::string quantize = "none";
+  std::string kv_type = "bf16";
   bool json = false;
   bool bandwidth = false;
   bool all_rows = false;
@@ -82,6 +84,19 @@ double weight_bytes_per_token(const gemma4::ModelWeights& w) {
   return bytes + static_cast<double>(w.per_layer_model_projection.nbytes) + static_cast<double>(w.lm_head.nbytes);
 }
 
+// Bytes of keys and values one decode step reads at `context` positions: each storing layer's visible keys
+// (a sliding layer's window at most).
+double kv_read_bytes_per_token(const gemma4::Gemma4Config& config, gemma4::KvType type, int64_t context) {
+  double bytes = 0;
+  for (int64_t layer = 0; layer < config.num_layers; ++layer) {
+    if (config.is_kv_shared(layer)) continue;
+    const int64_t seen = config.is_windowed(layer) ? std::min(context, config.sliding_window_size) : context;
+    const int64_t row = config.layer_kv_heads(layer) * config.layer_head_dim(layer);
+    bytes += 2.0 * static_cast<double>(seen) * static_cast<double>(gemma4::kv_type_row_bytes(type, row));
+  }
+  return bytes;
+}
+
 std::vector<int32_t> random_tokens(int64_t count, int64_t vocab, uint64_t seed) {
   std::mt19937_64 engine(seed);
   std::uniform_int_distribution<int64_t> pick(3, vocab - 1);
@@ -98,6 +113,7 @@ void run_bench(const BenchArgs& args) {
   using namespace gemma4;
   if (args.threads > 0) ThreadPool::set_global_threads(args.threads);
   ThreadPool& pool = ThreadPool::global();
+  const KvType kv_type = parse_kv_type(args.kv_type);
 
   // Load to first token: read, bind (and quantize), then one token through the model and its logits.
   const auto load_start = Clock::now();
@@ -138,7 +154,7 @@ void run_bench(const BenchArgs& args) {
       input.length = args.prefill;
       // Generation wants the last row only; with every row wanted, all go through every layer.
       auto timed_prefill = [&](int64_t wanted_rows) {
-        KvCache cache(config, args.prefill, args.prefill);
+        KvCache cache(config, args.prefill, args.prefill, /*with_activations=*/true, kv_type);
         const auto start = Clock::now();
         model.forward_chunk_tail(input, cache, wanted_rows, hidden.data());
         model.logits(hidden.data() + (wanted_rows - 1) * width, 1, logits.data());
@@ -149,7 +165,7 @@ void run_bench(const BenchArgs& args) {
     }
     if (args.decode > 0) {
       const auto tokens = random_tokens(args.prompt, vocab, 200 + r);
-      KvCache cache(config, args.prompt + args.decode, std::max(args.prompt, 1));
+      KvCache cache(config, args.prompt + args.decode, std::max(args.prompt, 1), /*with_activations=*/true, kv_type);
       ChunkInput input;
       input.token_ids = tokens.data();
       input.length = args.prompt;
@@ -169,6 +185,9 @@ void run_bench(const BenchArgs& args) {
     }
   }
   const double bytes_per_token = weight_bytes_per_token(model.weights());
+  const int64_t kv_position = KvCache::bytes_per_position(config, kv_type);
+  const int64_t kv_position_global = KvCache::bytes_per_position(config, kv_type, /*global_only=*/true);
+  const double kv_read = args.decode > 0 ? kv_read_bytes_per_token(config, kv_type, args.prompt + args.decode / 2) : 0;
   const double peak = peak_rss_bytes();  // before the second probe allocates its buffer
   if (args.bandwidth) bandwidth = std::max(bandwidth, kernels::measure_read_bandwidth(pool));
   const double prefill = prefill_rates.empty() ? 0 : median(prefill_rates);
@@ -184,10 +203,12 @@ void run_bench(const BenchArgs& args) {
         "{\"model\": \"%s\", \"threads\": %d, \"quantize\": \"%s\", \"kernels\": \"%s\", \"load_s\": %.4f, "
         "\"first_token_s\": %.4f, \"prefill_tokens\": %d, \"prefill_tok_s\": %.3f, \"prefill_all_rows_tok_s\": %.3f, \"decode_tokens\": %d, "
         "\"decode_tok_s\": %.3f, \"weight_bytes_per_token\": %.0f, \"decode_read_bytes_s\": %.0f, "
-        "\"bandwidth_bytes_s\": %.0f, \"peak_rss_bytes\": %.0f, \"prefill_runs\": [",
+        "\"bandwidth_bytes_s\": %.0f, \"peak_rss_bytes\": %.0f, \"kv_type\": \"%s\", \"kv_bytes_per_position\": %lld, "
+        "\"kv_bytes_per_position_past_window\": %lld, \"kv_read_bytes_per_token\": %.0f, \"prefill_runs\": [",
         args.model.c_str(), pool.num_threads(), args.quantize.c_str(), kernels_used.c_str(), load_seconds,
         first_token_seconds, args.prefill, prefill, prefill_all_rows, args.decode, decode, bytes_per_token, bytes_per_token * decode,
-        bandwidth, peak);
+        bandwidth, peak, kv_type_name(kv_type), static_cast<long long>(kv_position),
+        static_cast<long long>(kv_position_global), kv_read);
     for (size_t i = 0; i < prefill_rates.size(); ++i) std::printf("%s%.3f", i ? ", " : "", prefill_rates[i]);
     std::printf("], \"decode_runs\": [");
     for (size_t i = 0; i < decode_rates.size(); ++i) std::printf("%s%.3f", i ? ", " : "", decode_rates[i]);
@@ -208,6 +229,12 @@ void run_bench(const BenchArgs& args) {
       std::printf("memory bandwidth %.2f GB/s measured -> decode at %.0f%% of it\n", bandwidth / 1e9,
                   100.0 * bytes_per_token * decode / bandwidth);
     }
+    std::printf("KV cache         %s: %lld bytes per position over all layers (%lld past the sliding window)\n",
+                kv_type_name(kv_type), static_cast<long long>(kv_position), static_cast<long long>(kv_position_global));
+    if (args.decode > 0) {
+      std::printf("KV read/token    %.3f MB at %d positions (%.2f GB/s while decoding)\n", kv_read / 1e6,
+                  args.prompt + args.decode / 2, kv_read * decode / 1e9);
+    }
     std::printf("peak resident    %.3f GB\n", peak / 1e9);
   }
 }
@@ -224,6 +251,7 @@ GEMMA4_REGISTER_COMMAND(bench, [](CLI::App& app) {
   sub->add_option("--threads", args->threads, "Worker threads (default: all cores)");
   sub->add_option("--repeat", args->repeat, "Runs of each measurement; the median is reported");
   sub->add_option("--quantize", args->quantize, "Quantize the matrices on load: none, q8_0 or q4_0");
+  sub->add_option("--kv-type", args->kv_type, "KV cache storage: f32, bf16 (default) or q8_0");
   sub->add_flag("--bandwidth", args->bandwidth, "Also measure the memory read bandwidth (1 GiB buffer, before and after the runs; the higher counts)");
   sub->add_flag("--json", args->json, "One JSON object on stdout");
   sub->add_flag("--all-rows", args->all_rows,

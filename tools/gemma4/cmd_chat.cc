@@ -72,6 +72,7 @@ void run_chat(const ChatArgs& args) {
     std::fprintf(stderr, "[%zu tokens, %.2f tok/s, stop: %s]\n", result.tokens.size(),
                  result.generation_seconds > 0 ? result.tokens.size() / result.generation_seconds : 0.0,
                  result.stop_reason.c_str());
+    cli::print_draft_stats(result);
   }
 }
 

@@ -107,6 +107,7 @@ void run_generate(const GenerateArgs& args) {
                result.prompt_seconds > 0 ? result.prompt_tokens / result.prompt_seconds : 0.0, result.tokens.size(),
                result.generation_seconds > 0 ? result.tokens.size() / result.generation_seconds : 0.0,
                result.stop_reason.c_str());
+  cli::print_draft_stats(result);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <gemma4/error.h>
 
 #include <httplib.h>
+#include <gemma4/serve_health.h>
 
 #include <atomic>
 #include <chrono>
@@ -26,6 +27,8 @@
 #include <unistd.h>
 
 #include "command_registry.h"
+#include "progress_bar.h"
+#include "serve_http_limits.h"
 #include <gemma4/openai.h>
 #include <gemma4/openai_embeddings.h>
 #include <gemma4/serve_metrics.h>
@@ -43,6 +46,7 @@ struct ServeArgs {
   std::string host = "127.0.0.1";
   int port = 8080;
   int64_t context = 4096;
+  std::string kv_type = "bf16";
   int threads = 0;
   std::string alias;
   std::string mmproj;
@@ -51,11 +55,14 @@ struct ServeArgs {
   int64_t queue = -1;         // -1: 2 x parallel
   int64_t batch_chunk = 128;  // prompt tokens per sequence per step
   double timeout = 600;       // seconds; 0: none
+  bool offline = false;       // caches only: nothing is downloaded
+  bool quiet = false;         // no progress bar while the model downloads and loads
 };
 
 // Set by SIGINT/SIGTERM: the listener stops and a running generation ends at its next token.
 std::atomic<bool> g_stop_requested{false};
 std::atomic<int> g_stop_signal{0};
+std::atomic<bool> g_loading{false};  // the model is loading (the listener already answers /health)
 
 // Async-signal-safe: only atomics and _exit. A second signal ends the process at once.
 extern "C" void on_stop_signal(int signal) {
@@ -90,6 +97,10 @@ class SignalWatcher {
     while (!done_) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       if (!g_stop_requested) continue;
+      if (g_loading) {
+        std::fprintf(stderr, "gemma4 serve: stopped while loading (signal %d)\n", g_stop_signal.load());
+        std::_Exit(128 + g_stop_signal.load());
+      }
       if (!announced) std::fprintf(stderr, "gemma4 serve: stopping (signal %d)\n", g_stop_signal.load());
       announced = true;
       server_.stop();
@@ -601,21 +612,117 @@ bool is_bidirectional_folder(const std::string& model) {
   }
 }
 
+// The load /health reports for an embedding model, which has no scheduler: one batch at a time (one slot),
+// requests beyond it wait, up to this many before the replica calls itself overloaded.
+constexpr int64_t kMaxWaitingEmbeddings = 16;
+
 void run_serve(const ServeArgs& args) {
   if (args.threads > 0) gemma4::set_num_threads(args.threads);
   if (args.port < 0 || args.port > 65535) throw gemma4::Error("--port must be in [0, 65535], got " + std::to_string(args.port));
 
   httplib::Server server;
   SignalWatcher watcher(server);
+  gemma4::serve::Health health;
+  std::atomic<ModelServer*> ready_server{nullptr};
+
+  // The listener starts first, so that /health says "loading" while the model loads; until then every other
+  // path gets 503 as well (llama-server's behaviour).
+  const httplib::Server::Handler handler = [&](const httplib::Request& request, httplib::Response& response) {
+    if (request.path == "/health" && request.method == "GET") {
+      const gemma4::serve::HealthReply reply = health.reply();
+      response.status = reply.status;
+      return response.set_content(reply.body, "application/json");
+    }
+    ModelServer* model_server = ready_server.load();
+    if (model_server == nullptr) {
+      response.status = 503;
+      return response.set_content(gemma4::serve::render_health_reply(gemma4::serve::HealthState::kLoading, {}).body,
+                                  "application/json");
+    }
+    model_server->handle(request, response);
+  };
+  // One catch-all route per method: the protocol layer decides 404 (unknown path) versus 405 (wrong method).
+  server.Get(".*", handler).Post(".*", handler).Put(".*", handler).Patch(".*", handler).Delete(".*", handler);
+  server.Options(".*", handler);
+  server.set_payload_max_length(kMaxBodyBytes);
+  // Every running and queued request holds a connection thread while it waits, plus a few for the rest; the
+  // default --parallel is at most 8 (default_parallel), its queue twice that.
+  if (args.parallel < 0 || args.batch_chunk <= 0 || args.timeout < 0) {
+    throw gemma4::Error("--parallel must be >= 0, --batch-chunk > 0 and --timeout >= 0");
+  }
+  const int64_t most_parallel = args.parallel > 0 ? args.parallel : 8;
+  const int64_t most_queued = args.queue >= 0 ? args.queue : 2 * most_parallel;
+  gemma4::serve_http::HttpLimits http_limits;
+  http_limits.connection_threads =
+      std::max(http_limits.connection_threads, static_cast<size_t>(most_parallel + most_queued + 8));
+  gemma4::serve_http::apply_http_limits(server, http_limits);
+  // httplib's default also sets SO_REUSEPORT, which lets a second server share a busy port silently.
+  server.set_socket_options([](socket_t socket) {
+    int yes = 1;
+    setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  server.set_error_handler([](const httplib::Request&, httplib::Response& response) {
+    if (response.body.empty()) send_error(response, ApiError(response.status, default_error_message(response.status)));
+  });
+  server.set_exception_handler([](const httplib::Request&, httplib::Response& response, std::exception_ptr) {
+    send_error(response, ApiError(500, "internal error"));
+  });
+  server.set_logger([&](const httplib::Request& request, const httplib::Response& response) {
+    if (ModelServer* model_server = ready_server.load()) {
+      model_server->metrics().count_request(gemma4::serve::metrics_endpoint_label(request.path), response.status);
+    }
+    std::fprintf(stderr, "%s %s -> %d\n", request.method.c_str(), request.path.c_str(), response.status);
+  });
+  health.set_load_getter([&] {
+    ModelServer* model_server = ready_server.load();
+    if (model_server == nullptr) return gemma4::serve::ServerLoad{};
+    if (gemma4::serve::Scheduler* scheduler = model_server->scheduler()) return scheduler->load();
+    const int64_t active = model_server->metrics().in_flight();
+    return gemma4::serve::ServerLoad{std::min<int64_t>(active, 1), 1, std::max<int64_t>(active - 1, 0),
+                                     kMaxWaitingEmbeddings};
+  });
+
+  int port = args.port;
+  if (port == 0) {
+    port = server.bind_to_any_port(args.host);
+  } else if (!server.bind_to_port(args.host, port)) {
+    port = -1;
+  }
+  if (port < 0) {
+    throw gemma4::Error("cannot listen on " + args.host + ":" + std::to_string(args.port) +
+                        " (address in use, or not an address of this machine)");
+  }
+  gemma4::serve_http::widen_listen_backlog(port, http_limits.listen_backlog);
+  std::fprintf(stderr, "gemma4 serve: accepting connections on http://%s:%d while the model loads (/health: loading)\n",
+               args.host.c_str(), port);
+  std::thread listener([&server] { server.listen_after_bind(); });
+  // httplib's listen marks the server running when it starts: a stop() before that is lost and the listener
+  // would then run forever. So wait (boundedly) until it runs, before anything below can fail and stop it.
+  for (int waited_ms = 0; !server.is_running() && waited_ms < 5000; ++waited_ms) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  g_loading = true;  // a signal now ends the process at once: nothing is written while loading
+  struct StopListener {  // on every way out of this function, the listener thread ends first
+    httplib::Server& server;
+    std::thread& thread;
+    ~StopListener() {
+      if (!thread.joinable()) return;
+      server.stop();
+      thread.join();
+    }
+  } stop_listener{server, listener};
 
   gemma4::CausalLM::Options lm_options;
   lm_options.max_context = args.context;
+  lm_options.kv_type = gemma4::parse_kv_type(args.kv_type);
   lm_options.mmproj = args.mmproj;
+  lm_options.allow_download = !args.offline;
+  lm_options.progress = gemma4::cli::stderr_progress(args.quiet);
   std::unique_ptr<gemma4::CausalLM> lm;
   std::unique_ptr<gemma4::Backbone> embedder;
   std::unique_ptr<gemma4::Tokenizer> embedder_tokenizer;
   if (is_bidirectional_folder(args.model)) {
-    embedder = gemma4::Backbone::load(args.model);
+    embedder = gemma4::Backbone::load(args.model, lm_options);
     try {
       embedder_tokenizer = gemma4::Tokenizer::load(args.model);
     } catch (const gemma4::Error&) {  // none in the folder: the server takes token ids only
@@ -631,63 +738,37 @@ void run_serve(const ServeArgs& args) {
   }
   // Continuous batching: --parallel KV slots (default from the model's KV size and the free memory), a queue
   // of twice that, prompts run --batch-chunk tokens per step beside the others' decode rows.
-  if (args.parallel < 0 || args.batch_chunk <= 0 || args.timeout < 0) {
-    throw gemma4::Error("--parallel must be >= 0, --batch-chunk > 0 and --timeout >= 0");
-  }
   gemma4::serve::SchedulerOptions scheduling;
   scheduling.context = args.context;
   scheduling.prefill_chunk = args.batch_chunk;
   scheduling.timeout_seconds = args.timeout;
+  scheduling.kv_type = lm_options.kv_type;
   if (lm) {
-    scheduling.parallel = args.parallel > 0 ? args.parallel : gemma4::default_parallel(lm->config(), args.context, args.batch_chunk);
-    std::fprintf(stderr, "gemma4 serve: %lld parallel sequences, %.1f MiB of KV cache\n",
+    const gemma4::KvType kv = scheduling.kv_type;
+    scheduling.parallel =
+        args.parallel > 0 ? args.parallel : gemma4::default_parallel(lm->config(), args.context, args.batch_chunk, kv);
+    std::fprintf(stderr,
+                 "gemma4 serve: %lld parallel sequences, %.1f MiB of %s KV cache (%lld bytes per position over all "
+                 "layers, %lld past the sliding window)\n",
                  static_cast<long long>(scheduling.parallel),
-                 static_cast<double>(scheduling.parallel * gemma4::kv_bytes_per_sequence(lm->config(), args.context, args.batch_chunk)) / (1 << 20));
+                 static_cast<double>(scheduling.parallel *
+                                     gemma4::kv_bytes_per_sequence(lm->config(), args.context, args.batch_chunk, kv)) /
+                     (1 << 20),
+                 gemma4::kv_type_name(kv), static_cast<long long>(gemma4::kv_bytes_per_position(lm->config(), kv)),
+                 static_cast<long long>(gemma4::kv_bytes_per_position(lm->config(), kv, /*global_only=*/true)));
   }
   scheduling.queue_limit = args.queue >= 0 ? args.queue : 2 * scheduling.parallel;
-  // Every running and queued request holds an HTTP worker thread while it waits, plus a few for the rest.
-  const size_t http_threads = static_cast<size_t>(scheduling.parallel + scheduling.queue_limit + 8);
-  server.new_task_queue = [http_threads] { return new httplib::ThreadPool(http_threads); };
   ModelServer model_server(std::move(lm), std::move(embedder), std::move(embedder_tokenizer), model_id, args.context,
                            api_key, scheduling);
-
-  const httplib::Server::Handler handler = [&model_server](const httplib::Request& request,
-                                                           httplib::Response& response) {
-    model_server.handle(request, response);
-  };
-  // One catch-all route per method: the protocol layer decides 404 (unknown path) versus 405 (wrong method).
-  server.Get(".*", handler).Post(".*", handler).Put(".*", handler).Patch(".*", handler).Delete(".*", handler);
-  server.Options(".*", handler);
-  server.set_payload_max_length(kMaxBodyBytes);
-  // httplib's default also sets SO_REUSEPORT, which lets a second server share a busy port silently.
-  server.set_socket_options([](socket_t socket) {
-    int yes = 1;
-    setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
-  server.set_error_handler([](const httplib::Request&, httplib::Response& response) {
-    if (response.body.empty()) send_error(response, ApiError(response.status, default_error_message(response.status)));
-  });
-  server.set_exception_handler([](const httplib::Request&, httplib::Response& response, std::exception_ptr) {
-    send_error(response, ApiError(500, "internal error"));
-  });
-  server.set_logger([&model_server](const httplib::Request& request, const httplib::Response& response) {
-    model_server.metrics().count_request(gemma4::serve::metrics_endpoint_label(request.path), response.status);
-    std::fprintf(stderr, "%s %s -> %d\n", request.method.c_str(), request.path.c_str(), response.status);
-  });
-
-  int port = args.port;
-  if (port == 0) {
-    port = server.bind_to_any_port(args.host);
-  } else if (!server.bind_to_port(args.host, port)) {
-    port = -1;
-  }
-  if (port < 0) {
-    throw gemma4::Error("cannot listen on " + args.host + ":" + std::to_string(args.port) +
-                        " (address in use, or not an address of this machine)");
-  }
+  ready_server.store(&model_server);
+  health.set_ready();
+  g_loading = false;
   std::fprintf(stderr, "gemma4 serve: listening on http://%s:%d (model '%s', context %lld%s)\n", args.host.c_str(),
                port, model_id.c_str(), static_cast<long long>(args.context), api_key.empty() ? "" : ", API key required");
-  if (!g_stop_requested) server.listen_after_bind();
+  if (g_stop_requested) server.stop();
+  listener.join();  // until a signal stops the server
+  listener = std::thread();
+  ready_server.store(nullptr);
   std::fprintf(stderr, "gemma4 serve: stopped\n");
 }
 
@@ -700,7 +781,10 @@ GEMMA4_REGISTER_COMMAND(serve, [](CLI::App& app) {
   sub->add_option("--host", args->host, "Address to listen on");
   sub->add_option("--port", args->port, "Port to listen on (0 = any free port, printed at start)");
   sub->add_option("--context", args->context, "Context length (KV cache positions)");
+  sub->add_option("--kv-type", args->kv_type, "KV cache storage: f32, bf16 (default) or q8_0");
   sub->add_option("--threads", args->threads, "Worker threads (default: all cores)");
+  sub->add_flag("--offline", args->offline, "Use the local caches only; never download the model (as HF_HUB_OFFLINE=1)");
+  sub->add_flag("--quiet", args->quiet, "No progress bar on stderr while the model downloads and loads");
   sub->add_option("--mmproj", args->mmproj, "llama.cpp projector file (default: the one mmproj*.gguf beside a GGUF model)");
   sub->add_option("--alias", args->alias, "Model id reported by /v1/models (default: the --model basename)");
   sub->add_option("--api-key", args->api_key,

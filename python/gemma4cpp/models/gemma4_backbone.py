@@ -241,13 +241,100 @@ class Gemma4Backbone:
             names += ["query_proj", "value_proj"]
         return names
 
+    def enable_lora(self, rank, target_layer_names=None):
+        """KerasHub's Backbone.enable_lora: adds trainable rank-`rank` adapters to every text decoder layer named in
+        `target_layer_names` (None: `default_lora_layer_names()`, i.e. the query and value projections) and freezes
+        the rest. Each adapted layer gets `lora_kernel_a` (kernel.shape[:-1] + (rank,), he_uniform) and
+        `lora_kernel_b` ((rank, kernel.shape[-1]), zeros), float32, and from now on computes with
+        kernel + (lora_alpha / rank) * lora_kernel_a @ lora_kernel_b (lora_alpha = rank): the outputs are unchanged
+        until b is set. The factors are writable NumPy views (`lora_layers()`, `trainable_weights`): writing into
+        them changes the next call. Calling enable_lora again replaces the adapters."""
+        if not _arguments._is_int(rank) or rank <= 0:
+            raise ValueError(f"`rank` must be a positive integer, got {rank!r}")
+        if target_layer_names is None:
+            target_layer_names = self.default_lora_layer_names()
+        if isinstance(target_layer_names, str) or not all(isinstance(n, str) for n in target_layer_names):
+            raise ValueError(f"`target_layer_names` must be a list of layer names, got {target_layer_names!r}")
+        try:
+            self._core.enable_lora(int(rank), list(target_layer_names))
+        except _core.Error as error:
+            raise ValueError(str(error)) from None
+        self._lora_file = None
+
+    @property
+    def lora_enabled(self):
+        return self._core.lora_enabled()
+
+    @property
+    def lora_rank(self):
+        """The rank given to enable_lora (or read by load_lora_weights); None while LoRA is not enabled."""
+        return self._core.lora_rank() if self._core.lora_enabled() else None
+
+    def lora_layers(self):
+        """The LoRA-enabled layers, in KerasHub's layer order: {"<block>/<layer name>": LoraDense}, e.g.
+        "3/query", each with `lora_kernel_a` / `lora_kernel_b` as writable float32 NumPy views of the engine's
+        adapters (no copy), `kernel_shape`, `lora_rank`, `lora_alpha`. Empty while LoRA is not enabled."""
+        alpha = self._core.lora_alpha()
+        layers = {}
+        for name, block, tensor, a, b in self._core.lora_layers():
+            layers[f"{block}/{name}"] = LoraDense(name, block, tensor, a, b, alpha)
+        return layers
+
+    @property
+    def trainable_weights(self):
+        """After enable_lora, as in KerasHub: exactly the LoRA factors (a, b of each adapted layer, in layer
+        order), as writable views. The frozen weights are not exposed for training, so before enable_lora this is
+        an error rather than a list that would miss them."""
+        if not self._core.lora_enabled():
+            raise ValueError("trainable_weights: gemma4cpp trains only LoRA adapters; call enable_lora(rank) first")
+        weights = []
+        for layer in self.lora_layers().values():
+            weights += [layer.lora_kernel_a, layer.lora_kernel_b]
+        return weights
+
+    def count_trainable_params(self):
+        """Parameters KerasHub would train after enable_lora (the LoRA factors); 0 before (nothing is trainable
+        here)."""
+        return self._core.lora_parameter_count()
+
+    def save_lora_weights(self, filepath):
+        """KerasHub's save_lora_weights: a path ending in `.lora.h5` writes KerasHub's file (default query/value
+        targets only, as KerasHub's loader expects), any other path a Hugging Face PEFT folder
+        (adapter_config.json + adapter_model.safetensors) that `--lora` / LoadOptions.lora_adapters and PEFT read."""
+        filepath = os.fspath(filepath)
+        if not self._core.lora_enabled():
+            raise ValueError("There are no lora-enabled layers in this model. Make sure to call `.enable_lora(rank)` "
+                             "first.")  # KerasHub's words
+        if filepath.endswith(".h5") and not filepath.endswith(".lora.h5"):
+            raise ValueError(f"`filepath`: KerasHub LoRA files must end in '.lora.h5', got '{filepath}'")
+        try:
+            self._core.save_lora_weights(filepath)
+        except _core.Error as error:
+            raise ValueError(str(error)) from None
+
     def load_lora_weights(self, filepath):
-        """Merges a LoRA adapter into the weights: a KerasHub `.lora.h5` file (save_lora_weights) or a
-        Hugging Face PEFT folder. As in KerasHub, loading again replaces the adapter loaded before. The model
-        is rebuilt from its source with the adapter merged (the weights are not copied through Python)."""
+        """KerasHub's load_lora_weights: reads a `.lora.h5` file or a PEFT folder (as save_lora_weights writes
+        them) into the live adapters, enabling LoRA with the file's rank and targets when it is not enabled yet (as
+        KerasHub does); with LoRA enabled, the file's rank and layers must be those enabled. The arrays of
+        `lora_layers()` are updated in place.
+
+        A PEFT adapter that KerasHub's LoRA cannot hold (another tool's: some layers only, a free lora_B on the
+        query heads) is instead merged into the weights, as `lora_adapters=` at load time does; the model is
+        rebuilt from its source for that (weights never pass through Python), and loading again replaces the
+        merged adapter. That needs LoRA not to be enabled."""
         filepath = os.fspath(filepath)
         if not os.path.exists(filepath):
             raise ValueError(f"`filepath`: no LoRA adapter at '{filepath}'")
+        enabled = self._core.lora_enabled()
+        try:
+            self._core.load_lora_weights(filepath)
+            return
+        except _core.Error as error:
+            if enabled or filepath.endswith(".h5"):
+                raise ValueError(str(error)) from None
+        self._merge_lora_weights(filepath)
+
+    def _merge_lora_weights(self, filepath):
         kind, what, options = self._source
         options = dict(options)
         options["lora_adapters"] = list(options.get("lora_adapters", [])) + [filepath]
@@ -259,17 +346,25 @@ class Gemma4Backbone:
             self._core = _core.Backbone.from_preset(what, options)
         self._lora_file = filepath
 
-    def enable_lora(self, rank, target_layer_names=None):
-        """KerasHub's enable_lora: freezes the weights and adds trainable rank-`rank` adapters to the query and
-        value projections (or `target_layer_names`)."""
-        # TODO(lora-training): needs the library's trainable LoRA state (enable_lora / the adapter tensors /
-        # save as a KerasHub .lora.h5); see docs/python.md. Not on main when this package was written.
-        if not _arguments._is_int(rank) or rank <= 0:
-            raise ValueError(f"`rank` must be a positive integer, got {rank!r}")
-        raise NotImplementedError("enable_lora needs the engine's trainable LoRA state, which this build of "
-                                  "gemma4.cpp does not have yet; load_lora_weights() merges a trained adapter")
 
-    def save_lora_weights(self, filepath):
-        # TODO(lora-training): see enable_lora.
-        raise NotImplementedError("save_lora_weights needs enable_lora (trainable LoRA state), which this build of "
-                                  "gemma4.cpp does not have yet")
+class LoraDense:
+    """One LoRA-enabled layer (KerasHub's EinsumDense / Dense after enable_lora): `lora_kernel_a` and
+    `lora_kernel_b` are writable float32 views of the engine's adapter (kernel + lora_alpha / lora_rank *
+    a @ b is what the layer computes with)."""
+
+    def __init__(self, name, block, tensor, a, b, alpha):
+        self.name = name
+        self.block = block
+        self.tensor = tensor  # the Hugging Face tensor it adapts, e.g. "layers.3.self_attn.q_proj.weight"
+        self.lora_kernel_a = a
+        self.lora_kernel_b = b
+        self.lora_rank = b.shape[0]
+        self.lora_alpha = alpha
+        self.lora_enabled = True
+
+    @property
+    def kernel_shape(self):
+        return tuple(self.lora_kernel_a.shape[:-1]) + (self.lora_kernel_b.shape[1],)
+
+    def __repr__(self):
+        return f"<LoraDense {self.block}/{self.name} kernel={self.kernel_shape} rank={self.lora_rank}>"

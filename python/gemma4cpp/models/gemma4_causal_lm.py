@@ -150,12 +150,19 @@ class Gemma4CausalLM:
             return np.asarray(ids, dtype=np.int32)
         return self.tokenizer._core.decode(ids, True)  # special tokens left out, as KerasHub's postprocessor
 
+    def _forget_prefix_if_lora(self):
+        """The engine reuses the keys and values of a prompt prefix it has run before; with live LoRA adapters
+        (enable_lora) those may be stale, since the factors can be written at any time, so the cache starts over."""
+        if self.backbone._core.lora_enabled():
+            self._core.reset()
+
     def _generate_one(self, prompt, max_length, stop_token_ids, strip_prompt, sampler):
         prompt_ids = self._prompt_ids(prompt)
         stop_ids = self._stop_ids(stop_token_ids)
         max_new = self._max_new_tokens(prompt_ids, max_length)
         if max_new == 0:
             return self._text(prompt_ids, [], strip_prompt, stop_ids)
+        self._forget_prefix_if_lora()
         result = self._core.generate(prompt_ids, max_new, stop_ids, **self._settings(sampler))
         self.last_generation = result
         return self._text(prompt_ids, result["token_ids"], strip_prompt, stop_ids)
@@ -181,6 +188,7 @@ class Gemma4CausalLM:
         max_new = self._max_new_tokens(prompt_ids, max_length)
         if max_new == 0:
             return
+        self._forget_prefix_if_lora()
         stream = self._core.stream(prompt_ids, max_new, stop_ids, **self._settings(sampler))
         try:
             for _token, piece in stream:

@@ -1,0 +1,22 @@
+#!/bin/bash
+# A bounded soak of gemma4 serve on loopback: 64 clients mixing valid (plain and streamed), malformed and
+# abandoned requests for 75 s (CI) or --minutes N; zero crashes, every valid answer equal to the reference,
+# RSS growth after warm-up under 64 MiB (tests/cli/serve_under_fire.py soak).
+# Usage: bash tests/cli/test_serve_soak.sh BUILD_DIR [--minutes N]
+set -uo pipefail
+BUILD="$(cd "${1:-build}" && pwd)"
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+GEMMA4="$BUILD/bin/gemma4"
+seconds=75
+[[ "${2:-}" == "--minutes" ]] && seconds=$(( ${3:-10} * 60 ))
+TMP=$(mktemp -d)
+source "$ROOT/tests/cli/serve_start.sh"
+trap 'stop_server; rm -rf "$TMP"' EXIT
+[[ -x "$GEMMA4" ]] || { echo "FAIL: $GEMMA4 is not built"; exit 1; }
+start_server "$TMP/server.log" --model builtin:tiny --context 256 --threads 1 || exit 1
+timeout $((seconds + 600)) /usr/bin/python3 "$ROOT/tests/cli/serve_under_fire.py" soak "$port" "$server_pid" "$seconds"
+status=$?
+kill -0 "$server_pid" 2>/dev/null || { echo "FAIL: the server died"; tail -20 "$TMP/server.log"; status=1; }
+stop_server
+grep -q "AddressSanitizer\|terminate called\|Segmentation" "$TMP/server.log" && { echo "FAIL: crash report in the log"; status=1; }
+exit $status
