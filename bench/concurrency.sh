@@ -32,7 +32,7 @@ RESULTS=$OUT/concurrency.jsonl
 log=$(mktemp)
 "$GEMMA4" serve --model "$OUT/$NAME-q8_0.gguf" --port 0 --threads "$THREADS" --parallel 16 --context 512 2>"$log" &
 pid=$!
-trap 'kill $pid 2>/dev/null; rm -f "$log"' EXIT
+trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
 port=
 for _ in $(seq 600); do
   port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$log")
