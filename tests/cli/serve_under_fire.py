@@ -1,4 +1,4 @@
-"""`gemma4 serve` under hostile and heavy traffic, on loopback (used by test_serve_hostile.sh and test_serve_soak.sh).
+"""`gemma4 serve` under hostile and heavy traffic, on loopback (used by test_serve_hostile.sh and soak_serve.sh).
 
   hostile PORT PID CONTEXT   slowloris, oversized and endless headers, invalid UTF-8, JSON bombs, thousands of
                              connections opened and dropped, clients vanishing mid-stream, a prompt at the context
